@@ -1,0 +1,5 @@
+"""`python -m featuresql` runs the command line."""
+
+from featuresql.cli import main
+
+main()

@@ -1,0 +1,190 @@
+"""The `featuresql` command line: thin commands over `featuresql.Project`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from featuresql.diagnostics import CODES, FeaturesqlError, render
+from featuresql.project import Project
+
+
+def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
+    variables = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise click.BadParameter(f"'{value}' is not NAME=VALUE", param_hint="--var")
+        variables[key.strip()] = raw
+    return variables
+
+
+def project_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --project and --var, builds the Project, and turns FeaturesqlError into exit 1."""
+
+    @click.option("--project", "project_dir", default=".", show_default=True,
+                  type=click.Path(file_okay=False, path_type=Path), help="Project directory.")
+    @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+                  help="Template variable, rendered as a quoted SQL literal (repeatable).")
+    @functools.wraps(func)
+    def wrapper(project_dir: Path, variables: tuple[str, ...], **kwargs: Any) -> Any:
+        if not project_dir.is_dir():
+            raise click.BadParameter(f"{project_dir} is not a directory", param_hint="--project")
+        project = Project(project_dir, _parse_vars(variables))
+        try:
+            return func(project, **kwargs)
+        except FeaturesqlError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="featuresql")
+def main() -> None:
+    """SQL-first features and training samples: validate, compile, backfill, samples."""
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True)
+@project_command
+def validate(project: Project, fmt: str) -> None:
+    """Check every catalog, feature and samples file; exit 1 on any error."""
+    diagnostics = project.validate()
+    if diagnostics or fmt == "json":
+        click.echo(render(diagnostics, fmt))
+    errors = sum(d.severity == "error" for d in diagnostics)
+    if fmt == "text":
+        files = len(project.tables) + len(project.features) + len(project.samples_defs)
+        summary = f"{errors} error(s)" if errors else f"ok: {len(project.tables)} tables, {len(project.features)} features, {len(project.samples_defs)} samples"
+        click.echo(summary if errors else summary, err=bool(errors))
+        del files
+    sys.exit(1 if errors else 0)
+
+
+@main.command("compile")
+@click.argument("name")
+@click.option("--target", type=click.Choice(["duckdb"]), default="duckdb", show_default=True)
+@click.option("--start", default="1970-01-01", show_default=True, help="Range start (UTC), inclusive.")
+@click.option("--end", default="2100-01-01", show_default=True, help="Range end (UTC), exclusive.")
+@project_command
+def compile_(project: Project, name: str, target: str, start: str, end: str) -> None:
+    """Print the SQL an engine runs for a feature or samples definition."""
+    click.echo(project.compile(name, target, start, end), nl=False)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--start", required=True, help="First event time (UTC), inclusive: YYYY-MM-DD[ HH:MM:SS].")
+@click.option("--end", required=True, help="Last event time (UTC), exclusive.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@project_command
+def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out: Path) -> None:
+    """Write features' per-event update logs to OUT/features/<name>/dt=YYYY-MM-DD/."""
+    began = time.perf_counter()
+    summaries = project.backfill(list(names) or None, start, end, out, progress=sys.stderr.isatty())
+    for summary in summaries:
+        click.echo(summary.describe())
+    click.echo(f"backfill: {sum(s.rows for s in summaries):,} rows, {len(summaries)} features, {time.perf_counter() - began:.2f} s")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--start", required=True, help="First spine time (UTC), inclusive.")
+@click.option("--end", required=True, help="Last spine time (UTC), exclusive.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@project_command
+def samples(project: Project, name: str, start: str, end: str, out: Path) -> None:
+    """Write point-in-time training samples to OUT/samples/<name>/dt=YYYY-MM-DD/."""
+    click.echo(project.samples(name, start, end, out).describe())
+
+
+@main.command("list")
+@project_command
+def list_(project: Project) -> None:
+    """List the project's tables, features and samples."""
+    for table in project.tables.values():
+        click.echo(f"table    {table.name:<24} {table.file}")
+    for feature in project.features.values():
+        windows = ", ".join(w.name for w in feature.windows)
+        click.echo(f"feature  {feature.name:<24} {feature.file}  entity ({', '.join(feature.entity)}) windows ({windows})")
+    for definition in project.samples_defs.values():
+        click.echo(f"samples  {definition.name:<24} {definition.file}  spine {definition.spine}")
+
+
+@main.command()
+def codes() -> None:
+    """List every diagnostic code."""
+    for code, summary in CODES.items():
+        click.echo(f"{code}  {summary}")
+
+
+@main.command()
+@click.option("--size", default="1m", show_default=True, help="Total events, e.g. 200k, 1m, 10m.")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--out", default="data", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def generate(size: str, days: int, seed: int, out: Path) -> None:
+    """Generate the example project's feed data (impressions, engagements) as Parquet."""
+    from featuresql.datagen import generate as run, parse_size
+
+    try:
+        events = parse_size(size)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--size") from None
+    began = time.perf_counter()
+    data = run(out, events=events, days=days, seed=seed)
+    click.echo(
+        f"generated {data.impressions:,} impressions and {data.engagements:,} engagements "
+        f"({data.malformed} malformed) from {data.start:%Y-%m-%d} to {data.end:%Y-%m-%d} in {time.perf_counter() - began:.2f} s"
+    )
+
+
+@main.command()
+@click.option("--size", default="1m", show_default=True, help="Events to generate if data/ is missing.")
+@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@project_command
+def demo(project: Project, size: str, out: Path) -> None:
+    """The whole loop on the example project: generate, validate, backfill, samples."""
+    from featuresql.datagen import generate as run, parse_size
+
+    steps: list[tuple[str, float]] = []
+    began = time.perf_counter()
+    data = run(project.root / "data", events=parse_size(size))
+    steps.append(("generate", time.perf_counter() - began))
+    click.echo(f"[generate] {data.impressions:,} impressions, {data.engagements:,} engagements, {data.malformed} malformed rows")
+
+    began = time.perf_counter()
+    diagnostics = project.validate()
+    steps.append(("validate", time.perf_counter() - began))
+    if diagnostics:
+        click.echo(render(diagnostics), err=True)
+        sys.exit(1)
+    click.echo(f"[validate] ok: {len(project.tables)} tables, {len(project.features)} features, {len(project.samples_defs)} samples")
+
+    # Backfill the last day and build samples for the last two, with earlier days as history.
+    start, end = data.end - timedelta(days=2), data.end
+    began = time.perf_counter()
+    for summary in project.backfill(None, start, end, out, progress=sys.stderr.isatty()):
+        click.echo(f"[backfill] {summary.describe()}")
+    steps.append(("backfill", time.perf_counter() - began))
+
+    for name in project.samples_names:
+        began = time.perf_counter()
+        summary = project.samples(name, start, end, out)
+        steps.append((f"samples {name}", time.perf_counter() - began))
+        click.echo(f"[samples] {summary.describe()}")
+    click.echo("per-step time: " + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps))
+    click.echo(f"outputs in {out}/features and {out}/samples")
+
+
+if __name__ == "__main__":
+    main()

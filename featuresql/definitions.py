@@ -1,0 +1,90 @@
+"""The parsed and interpreted project: catalog tables, features and samples.
+
+Frozen dataclasses only; building them (with diagnostics) lives in
+`featuresql.catalog` and `featuresql.headers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from featuresql.timeutil import Window
+
+
+@dataclass(frozen=True)
+class CatalogColumn:
+    name: str
+    type: exp.DataType
+
+    @property
+    def type_sql(self) -> str:
+        return self.type.sql(dialect="duckdb")
+
+
+@dataclass(frozen=True)
+class CatalogTable:
+    """One table of `catalogs/`: its columns, event time and where its data lives."""
+
+    name: str
+    file: str
+    columns: tuple[CatalogColumn, ...]
+    time_column: str
+    watermark_delay_ms: int
+    options: tuple[tuple[str, str], ...]
+
+    def column(self, name: str) -> CatalogColumn | None:
+        lowered = name.lower()
+        return next((c for c in self.columns if c.name.lower() == lowered), None)
+
+    def option(self, key: str, default: str | None = None) -> str | None:
+        return dict(self.options).get(key, default)
+
+    @property
+    def data_path(self) -> str:
+        return self.option("path", "") or ""
+
+    @property
+    def format(self) -> str:
+        return (self.option("format", "parquet") or "parquet").lower()
+
+    @property
+    def label_columns(self) -> tuple[str, ...]:
+        raw = self.option("label_columns", "") or ""
+        return tuple(c.strip().lower() for c in raw.split(",") if c.strip())
+
+
+@dataclass(frozen=True)
+class FeatureDef:
+    """A `FEATURE` file: windows over one GROUP BY aggregate of one source table."""
+
+    name: str
+    file: str
+    entity: tuple[str, ...]
+    windows: tuple[Window, ...]
+    description: str
+    query: exp.Select = field(compare=False)
+    source: str
+
+
+@dataclass(frozen=True)
+class LabelDef:
+    """The forward-looking part of a SAMPLES file: `label (source T, horizon 10m)`."""
+
+    source: str
+    horizon: Window
+    keys: tuple[str, ...]
+    query: exp.Select = field(compare=False)
+
+
+@dataclass(frozen=True)
+class SamplesDef:
+    """A `SAMPLES` file: a spine, the features to attach, and an optional label."""
+
+    name: str
+    file: str
+    spine: str
+    features: tuple[str, ...]
+    label: LabelDef | None
+    description: str

@@ -1,0 +1,83 @@
+"""One diagnostic type for every problem featuresql reports, and its renderings.
+
+Problems are collected (all of them, not the first) as structured values and
+rendered late, as text, JSON or GitHub Actions annotations.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+#: Every code featuresql can emit, with a one-line summary (used by `featuresql codes`
+#: and the docs). Codes are stable: tests exist for each of them.
+CODES: dict[str, str] = {
+    "FS001": "SQL syntax error",
+    "FS002": "template (Jinja) error",
+    "FS003": "file is not a single header statement followed by one query",
+    "FS101": "unknown table",
+    "FS102": "unknown column",
+    "FS103": "type error",
+    "FS104": "column is neither aggregated nor a GROUP BY key",
+    "FS105": "GROUP BY does not match the declared entity",
+    "FS106": "bad window spelling",
+    "FS107": "bad label horizon",
+    "FS108": "duplicate definition name",
+    "FS109": "duplicate output column",
+    "FS110": "non-deterministic function",
+    "FS111": "leakage: the query could see data at or after its as-of time",
+    "FS112": "leakage: feature reads a column known only later (label column)",
+    "FS113": "unsupported construct",
+    "FS120": "bad header property",
+    "FS121": "unknown feature",
+    "FS122": "spine lacks a key column",
+    "FS130": "catalog table has no WATERMARK",
+    "FS131": "bad catalog option",
+    "FS132": "catalog file is not one CREATE TABLE",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """A problem at a position in a project file. Lines and columns are 1-based."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+
+
+class FeaturesqlError(Exception):
+    """Raised when an operation cannot go on; carries the diagnostics that explain why."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic] | str):
+        if isinstance(diagnostics, str):
+            self.diagnostics: list[Diagnostic] = []
+            message = diagnostics
+        else:
+            self.diagnostics = sorted(diagnostics)
+            message = "\n".join(str(d) for d in self.diagnostics)
+        super().__init__(message)
+
+
+def render(diagnostics: Iterable[Diagnostic], fmt: str = "text") -> str:
+    """Render diagnostics as `text` (path:line:col: CODE message), `json` or `github`."""
+    items = sorted(diagnostics)
+    if fmt == "json":
+        return json.dumps([asdict(d) for d in items], indent=2)
+    if fmt == "github":
+        # GitHub Actions workflow commands; newlines in messages must be escaped.
+        return "\n".join(
+            f"::{d.severity} file={d.path},line={d.line},col={d.col},title={d.code}::"
+            + d.message.replace("%", "%25").replace("\n", "%0A")
+            for d in items
+        )
+    return "\n".join(str(d) for d in items)

@@ -1,0 +1,1 @@
+"""Engines that execute compiled plans. DuckDB is the embedded default."""

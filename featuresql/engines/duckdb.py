@@ -1,0 +1,216 @@
+"""Run compiled plans on embedded DuckDB: checks of the data, then SQL, then Parquet."""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+from tqdm import tqdm
+
+from featuresql.compile import duckdb as sql
+from featuresql.definitions import CatalogTable
+from featuresql.diagnostics import FeaturesqlError
+from featuresql.output import RunSummary, write_partitions
+from featuresql.plan import AggregatePlan
+from featuresql.timeutil import days_between, parse_instant
+
+if TYPE_CHECKING:
+    from featuresql.project import Instant, Project
+
+_INTEGER_WIDTH = {"TINYINT": 1, "SMALLINT": 2, "INTEGER": 4, "BIGINT": 8,
+                  "UTINYINT": 1, "USMALLINT": 2, "UINTEGER": 4}
+_TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP_S")
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    # A progress bar from DuckDB itself would interleave with ours.
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _range(start: "Instant", end: "Instant") -> tuple[datetime, datetime]:
+    try:
+        lower, upper = parse_instant(start), parse_instant(end)
+    except ValueError as err:
+        raise FeaturesqlError(str(err)) from None
+    if upper <= lower:
+        raise FeaturesqlError(f"--end ({upper}) must be after --start ({lower})")
+    return lower, upper
+
+
+def _compatible(con: duckdb.DuckDBPyConnection, actual: str, declared: exp.DataType) -> bool:
+    # Ask DuckDB for its own name of the declared type (TEXT -> VARCHAR, INT -> INTEGER, ...).
+    row = con.execute(f"SELECT typeof(CAST(NULL AS {sql.duckdb_type(declared)}))").fetchall()[0]
+    expected = str(row[0]).upper() if row else ""
+    actual = actual.upper()
+    if actual == expected:
+        return True
+    if expected == "TIMESTAMP":
+        return actual in _TIMESTAMPS
+    if expected in _INTEGER_WIDTH and actual in _INTEGER_WIDTH:
+        return _INTEGER_WIDTH[actual] <= _INTEGER_WIDTH[expected]
+    if expected in ("DOUBLE", "FLOAT") and (actual in _INTEGER_WIDTH or actual in ("DOUBLE", "FLOAT")):
+        return True
+    return False
+
+
+def check_data(con: duckdb.DuckDBPyConnection, project: "Project", table: CatalogTable) -> None:
+    """The table's files exist and their columns agree with the catalog, or one clear error."""
+    pattern = table.data_path if Path(table.data_path).is_absolute() else str(project.root / table.data_path)
+    if not glob.glob(pattern):
+        raise FeaturesqlError(
+            f"{table.file}: table {table.name} has no data files at '{table.data_path}' "
+            f"(looked for {pattern}); run `featuresql generate` for the example data, or fix 'path'"
+        )
+    if table.format == "csv":
+        return  # read_csv is given the catalog's types and reports its own errors
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {sql.scan(table, project.root)}").fetchall()
+    except duckdb.Error as err:
+        raise FeaturesqlError(f"{table.file}: cannot read data of table {table.name} at '{table.data_path}': {err}") from None
+    actual = {row[0].lower(): str(row[1]) for row in described}
+    for column in table.columns:
+        found = actual.get(column.name.lower())
+        if found is None:
+            raise FeaturesqlError(
+                f"{table.file}: column {column.name} of table {table.name} is missing from the data at '{table.data_path}' "
+                f"(the files have: {', '.join(sorted(actual))})"
+            )
+        if not _compatible(con, found, column.type):
+            raise FeaturesqlError(
+                f"{table.file}: column {column.name} of table {table.name} is {column.type.sql()} in the catalog "
+                f"but {found} in the data at '{table.data_path}'"
+            )
+
+
+def _skipped(con: duckdb.DuckDBPyConnection, project: "Project", plan: AggregatePlan, start: datetime, end: datetime) -> dict[str, int]:
+    """Rows that the contract excludes (NULL time, NULL key), counted so nothing vanishes silently."""
+    time_col = sql.quote(plan.source.time_column)
+    key_null = " OR ".join(f"{sql.quote(k)} IS NULL" for k in plan.keys)
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE {time_col} IS NULL), "
+        f"count(*) FILTER (WHERE {time_col} IS NOT NULL AND ({key_null}) "
+        f"AND {time_col} >= TIMESTAMP '{sql.timestamp_text(start)}' AND {time_col} < TIMESTAMP '{sql.timestamp_text(end)}') "
+        f"FROM {sql.scan(plan.source, project.root)}"
+    ).fetchall()[0]
+    assert row is not None
+    return {f"{plan.source.name}: NULL {plan.source.time_column}": int(row[0]),
+            f"{plan.source.name}: NULL key": int(row[1])}
+
+
+def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant") -> str:
+    lower, upper = _range(start, end)
+    if name.lower() in {n.lower() for n in project.samples_names}:
+        spine, features, label = project.samples_plans(name)
+        return sql.compile_samples(name, spine, features, label, project.root, lower, upper)
+    if name.lower() in {n.lower() for n in project.feature_names}:
+        return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper)
+    known = ", ".join(project.feature_names + project.samples_names) or "none"
+    raise FeaturesqlError(f"unknown feature or samples {name}; known: {known}")
+
+
+def _backfill_sql(con: duckdb.DuckDBPyConnection, project: "Project", name: str, lower: datetime, upper: datetime) -> tuple[AggregatePlan, str]:
+    plan = project.feature_plan(name)
+    check_data(con, project, plan.source)
+    return plan, sql.compile_backfill(plan, project.root, lower, upper)
+
+
+def _samples_sql(con: duckdb.DuckDBPyConnection, project: "Project", name: str, lower: datetime, upper: datetime) -> tuple[CatalogTable, list[AggregatePlan], AggregatePlan | None, str]:
+    spine, features, label = project.samples_plans(name)
+    for table in {t.name: t for t in [spine] + [p.source for p in features] + ([label.source] if label else [])}.values():
+        check_data(con, project, table)
+    return spine, features, label, sql.compile_samples(name, spine, features, label, project.root, lower, upper)
+
+
+def millisecond_timestamps(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """Wrap `query` so every TIMESTAMP output is TIMESTAMP(3), as the contract types them.
+
+    Casting inside the generated SQL is not an option: DuckDB 2.0 cannot take
+    epoch_ms() of a TIMESTAMP_MS, which SECONDS_SINCE needs.
+    """
+    with engine_errors():
+        described = con.execute(f"DESCRIBE {query}").fetchall()
+    casts = [f"CAST({sql.quote(row[0])} AS TIMESTAMP_MS) AS {sql.quote(row[0])}" for row in described if str(row[1]) == "TIMESTAMP"]
+    if not casts:
+        return query
+    return f"SELECT * REPLACE ({', '.join(casts)})\nFROM (\n{query}) AS result"
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
+    with engine_errors():
+        return con.sql(millisecond_timestamps(con, query)).to_arrow_table()
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """DuckDB failures while running data become one clear error, not a traceback."""
+    try:
+        yield
+    except duckdb.Error as err:
+        raise FeaturesqlError(f"DuckDB failed while running the job: {err}") from None
+
+
+def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
+    lower, upper = _range(start, end)
+    con = connect()
+    _, query = _backfill_sql(con, project, name, lower, upper)
+    return _arrow(con, query)
+
+
+def samples_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
+    lower, upper = _range(start, end)
+    con = connect()
+    *_, query = _samples_sql(con, project, name, lower, upper)
+    return _arrow(con, query)
+
+
+def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path, progress: bool = False) -> list[RunSummary]:
+    lower, upper = _range(start, end)
+    con = connect()
+    plans = [(n, _backfill_sql(con, project, n, lower, upper)) for n in names]  # all errors before any work
+    summaries = []
+    for name, (plan, query) in tqdm(plans, desc="backfill", unit="feature", disable=not progress):
+        began = time.perf_counter()
+        with engine_errors():
+            counts = write_partitions(con, millisecond_timestamps(con, query), "event_time", days_between(lower, upper), out / "features" / plan.name)
+        summaries.append(RunSummary(
+            name=plan.name, kind="features", out=out / "features" / plan.name, rows=sum(counts.values()),
+            partitions=len(counts), seconds=time.perf_counter() - began,
+            skipped_rows=_skipped(con, project, plan, lower, upper),
+        ))
+    return summaries
+
+
+def samples(project: "Project", name: str, start: "Instant", end: "Instant", out: Path) -> RunSummary:
+    lower, upper = _range(start, end)
+    con = connect()
+    spine, features, label, query = _samples_sql(con, project, name, lower, upper)
+    began = time.perf_counter()
+    target = out / "samples" / project.samples_def(name).name
+    with engine_errors():
+        counts = write_partitions(con, millisecond_timestamps(con, query), spine.time_column, days_between(lower, upper), target)
+    label_rate = None
+    if label is not None and counts:
+        column = label.output_columns[0]
+        row = con.execute(
+            f"SELECT avg(CAST({sql.quote(column)} AS DOUBLE)) FROM read_parquet('{target}/dt=*/*.parquet', hive_partitioning = true) "
+            f"WHERE dt >= '{lower.date()}' AND dt <= '{upper.date()}'"
+        ).fetchall()[0]
+        label_rate = float(row[0]) if row and row[0] is not None else None
+    spine_nulls = con.execute(
+        f"SELECT count(*) FILTER (WHERE {sql.quote(spine.time_column)} IS NULL) FROM {sql.scan(spine, project.root)}"
+    ).fetchall()[0]
+    skipped = {f"{spine.name}: NULL {spine.time_column}": int(spine_nulls[0]) if spine_nulls else 0}
+    return RunSummary(
+        name=project.samples_def(name).name, kind="samples", out=target, rows=sum(counts.values()),
+        partitions=len(counts), seconds=time.perf_counter() - began, skipped_rows=skipped, label_rate=label_rate,
+    )

@@ -1,0 +1,181 @@
+"""The engine-neutral plan of a feature or label: row-level measures, then outputs.
+
+A definition's SELECT list is split in two:
+
+* **measures**: one per distinct aggregate call, as (function, row-level input).
+  A `FILTER (WHERE p)` becomes `CASE WHEN p THEN x END` in the input, because
+  Flink rejects FILTER on OVER aggregates and NULL inputs are ignored anyway;
+  `COUNT(*)` counts the literal 1 so that query points (NULL inputs) that share
+  a window with events are never counted.
+* **outputs**: the user's expressions with each aggregate replaced by a
+  reference to its measure; evaluated once per window.
+
+Both engines compile this same plan; see docs/semantics.md for what it means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from featuresql.definitions import CatalogTable
+from featuresql.parse.dialect import FeatureSQL
+from featuresql.rules.context import QueryContext
+from featuresql.rules.typecheck import annotated_copy
+from featuresql.timeutil import Window
+
+BIGINT = exp.DataType.build("BIGINT")
+DOUBLE = exp.DataType.build("DOUBLE")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One aggregate over a window: `func(input)`, NULL inputs ignored."""
+
+    name: str
+    func: str  # count | count_distinct | sum | avg | min | max
+    input: exp.Expr
+    result_type: exp.DataType
+
+
+@dataclass(frozen=True)
+class Output:
+    """One user column: an expression over measures (and AS_OF / SECONDS_SINCE)."""
+
+    alias: str
+    expression: exp.Expr
+
+
+@dataclass(frozen=True)
+class AggregatePlan:
+    """What a feature or a label computes, independent of any engine."""
+
+    name: str
+    source: CatalogTable
+    keys: tuple[str, ...]
+    where: exp.Expr | None
+    measures: tuple[Measure, ...]
+    outputs: tuple[Output, ...]
+    windows: tuple[Window, ...]
+    #: features name columns `<alias>_<window>`; a label's columns keep their alias.
+    suffix_windows: bool = True
+
+    def column_name(self, output: Output, window: Window) -> str:
+        return f"{output.alias}_{window.name}" if self.suffix_windows else output.alias
+
+    @property
+    def output_columns(self) -> list[str]:
+        return [self.column_name(o, w) for o in self.outputs for w in self.windows]
+
+    @property
+    def longest_window_ms(self) -> int | None:
+        """None when any window is lifetime (all history is needed)."""
+        if any(w.is_lifetime for w in self.windows):
+            return None
+        return max(w.millis or 0 for w in self.windows)
+
+
+def _strip_tables(node: exp.Expr) -> exp.Expr:
+    node = node.copy()
+    for column in node.find_all(exp.Column):
+        column.set("table", None)
+    return node
+
+
+def _measure_for(agg: exp.Expr, typed_agg: exp.Expr, name: str) -> Measure:
+    condition = None
+    if isinstance(agg, exp.Filter):
+        condition = _strip_tables(agg.expression.this)
+        agg, typed_agg = agg.this, typed_agg.this
+    argument = agg.this
+    distinct = isinstance(argument, exp.Distinct)
+    if distinct:
+        argument = argument.expressions[0]
+        typed_arg = typed_agg.this.expressions[0]
+    else:
+        typed_arg = typed_agg.this
+    arg_type = typed_arg.type if typed_arg is not None and typed_arg.type else exp.DataType.build("UNKNOWN")
+
+    if isinstance(agg, exp.Count):
+        func = "count_distinct" if distinct else "count"
+        value: exp.Expr = exp.Literal.number(1) if isinstance(argument, exp.Star) else _strip_tables(argument)
+        result = BIGINT
+    elif isinstance(agg, exp.Sum):
+        func = "sum"
+        integer = arg_type.is_type(*exp.DataType.INTEGER_TYPES)
+        result = BIGINT if integer else DOUBLE
+        value = exp.cast(_strip_tables(argument), result)
+    elif isinstance(agg, exp.Avg):
+        func, result = "avg", DOUBLE
+        value = exp.cast(_strip_tables(argument), DOUBLE)
+    else:
+        func = "min" if isinstance(agg, exp.Min) else "max"
+        result = arg_type
+        value = _strip_tables(argument)
+    if condition is not None:
+        value = exp.Case(ifs=[exp.If(this=condition, true=value)])
+    return Measure(name, func, value, result)
+
+
+def _real_division(node: exp.Expr) -> exp.Expr:
+    # The contract: `/` is real division returning DOUBLE, and x / 0 is NULL, in both engines.
+    if isinstance(node, exp.Div):
+        denominator = node.expression
+        already_guarded = (
+            isinstance(denominator, exp.Nullif)
+            and isinstance(denominator.expression, exp.Literal)
+            and denominator.expression.name in ("0", "0.0")
+        )
+        if not already_guarded:
+            denominator = exp.Nullif(this=denominator, expression=exp.Literal.number(0))
+        return exp.Div(this=exp.cast(node.this, DOUBLE), expression=denominator)
+    return node
+
+
+def build_plan(ctx: QueryContext, name: str, windows: tuple[Window, ...], suffix_windows: bool = True) -> AggregatePlan:
+    """Split a checked query into measures and outputs."""
+    assert ctx.table is not None
+    typed = annotated_copy(ctx)
+    measures: dict[str, Measure] = {}
+    outputs: list[Output] = []
+    keys = {k.lower() for k in ctx.keys}
+    for item, typed_item in zip(ctx.query.expressions, typed.expressions):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(inner, exp.Column) and inner.name.lower() in keys:
+            continue
+        expression = inner.copy()
+        typed_inner = typed_item.this if isinstance(typed_item, exp.Alias) else typed_item
+        # Pair each aggregate (outermost: FILTER wraps the aggregate) with its typed twin.
+        originals = [n for n in expression.walk() if _is_aggregate_root(n)]
+        twins = [n for n in typed_inner.walk() if _is_aggregate_root(n)]
+        for agg, twin in zip(originals, twins):
+            candidate = _measure_for(agg, twin, f"__m{len(measures)}")
+            key = f"{candidate.func}:{candidate.input.sql(dialect=FeatureSQL)}"
+            measure = measures.setdefault(key, candidate)
+            replacement = exp.column(measure.name)
+            if agg is expression:
+                expression = replacement
+            else:
+                agg.replace(replacement)
+        expression = expression.transform(_real_division)
+        outputs.append(Output(item.alias_or_name, expression))
+    where = ctx.query.args.get("where")
+    return AggregatePlan(
+        name=name,
+        source=ctx.table,
+        keys=ctx.keys,
+        where=_strip_tables(where.this) if where is not None else None,
+        measures=tuple(measures.values()),
+        outputs=tuple(outputs),
+        windows=windows,
+        suffix_windows=suffix_windows,
+    )
+
+
+def _is_aggregate_root(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Filter):
+        return True
+    return isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Filter)
+
+

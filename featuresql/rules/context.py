@@ -1,0 +1,57 @@
+"""What every query rule looks at: one aggregate query and the catalog table it reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlglot import exp
+
+from featuresql.definitions import CatalogTable
+from featuresql.diagnostics import Diagnostic
+from featuresql.parse import ParsedFile
+
+#: Aggregates the engines implement identically (see docs/semantics.md, section 3).
+SUPPORTED_AGGREGATES: tuple[type[exp.Expr], ...] = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
+#: featuresql's own functions; everything else must be a function sqlglot knows.
+AS_OF = "AS_OF"
+SECONDS_SINCE = "SECONDS_SINCE"
+OWN_FUNCTIONS = (AS_OF, SECONDS_SINCE)
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """One feature or label query, checked against the catalog."""
+
+    parsed: ParsedFile
+    query: exp.Select
+    table: CatalogTable | None
+    keys: tuple[str, ...]
+    role: Literal["feature", "label"]
+
+    def diagnostic(self, node: exp.Expr | None, code: str, message: str) -> Diagnostic:
+        return self.parsed.diagnostic(node, code, message)
+
+
+def is_own_function(node: exp.Expr, name: str) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.upper() == name
+
+
+def inside_aggregate(node: exp.Expr) -> bool:
+    """True inside an aggregate's argument or its FILTER clause (both are per-event)."""
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, (exp.AggFunc, exp.Filter)):
+            return True
+        parent = parent.parent
+    return False
+
+
+def filter_clauses(query: exp.Select) -> list[exp.Expr]:
+    """The row-level conditions of a query: WHERE and every aggregate's FILTER."""
+    conditions: list[exp.Expr] = []
+    where = query.args.get("where")
+    if where is not None:
+        conditions.append(where.this)
+    conditions.extend(f.expression.this for f in query.find_all(exp.Filter) if isinstance(f.expression, exp.Where))
+    return conditions

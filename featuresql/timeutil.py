@@ -1,0 +1,71 @@
+"""Durations (`10m`, `7d`, `lifetime`) and UTC instants, all in integer milliseconds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION = re.compile(r"^([0-9]+)([smhd])$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A trailing window length; `millis is None` means lifetime."""
+
+    name: str
+    millis: int | None
+
+    @property
+    def is_lifetime(self) -> bool:
+        return self.millis is None
+
+
+LIFETIME = Window("lifetime", None)
+
+
+def parse_duration(text: str) -> int:
+    """`10m` -> 600000. Raises ValueError with a user-facing message."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not a duration: write <n>s, <n>m, <n>h or <n>d, e.g. 10m")
+    value = int(match.group(1))
+    if value <= 0:
+        raise ValueError(f"'{text}' must be a positive duration")
+    return value * _UNIT_MS[match.group(2)]
+
+
+def parse_window(text: str) -> Window:
+    """A window spelling: a duration or `lifetime`."""
+    if text.lower() == "lifetime":
+        return LIFETIME
+    try:
+        return Window(text, parse_duration(text))
+    except ValueError as err:
+        raise ValueError(f"{err} or lifetime") from None
+
+
+def parse_instant(value: str | date | datetime) -> datetime:
+    """A naive UTC datetime from `YYYY-MM-DD[ HH:MM[:SS[.fff]]]`, a date or a datetime."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date or time: write YYYY-MM-DD or YYYY-MM-DD HH:MM:SS") from None
+    return parse_instant(parsed)
+
+
+def days_between(start: datetime, end: datetime) -> list[date]:
+    """Every UTC day that the half-open range [start, end) touches."""
+    days: list[date] = []
+    day = start.date()
+    while datetime(day.year, day.month, day.day) < end:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
