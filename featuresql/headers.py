@@ -137,9 +137,11 @@ def load_feature(parsed: ParsedFile) -> tuple[FeatureDef | None, list[Diagnostic
     if query is not None:
         source, more = source_table(parsed, query)
         diagnostics += more
-    if diagnostics or query is None:
+    if query is None or not source:
         return None, diagnostics
-    return FeatureDef(header.name, parsed.source.path, entity, windows, description, query, source), []
+    # Returned even when the header has problems, so the query is still checked
+    # (all errors at once) and samples that use the feature see that it exists.
+    return FeatureDef(header.name, parsed.source.path, entity, windows, description, query, source), diagnostics
 
 
 def load_samples(parsed: ParsedFile) -> tuple[SamplesDef | None, list[Diagnostic]]:

@@ -23,7 +23,7 @@ class RunSummary:
     """What one backfill or samples run produced."""
 
     name: str
-    kind: str  # features | samples
+    kind: str  # feature | samples
     out: Path
     rows: int
     partitions: int
@@ -32,7 +32,7 @@ class RunSummary:
     label_rate: float | None = None
 
     def describe(self) -> str:
-        parts = [f"{self.kind[:-1]} {self.name}: {self.rows:,} rows in {self.partitions} partitions, {self.seconds:.2f} s"]
+        parts = [f"{self.kind} {self.name}: {self.rows:,} rows in {self.partitions} partitions, {self.seconds:.2f} s"]
         if self.label_rate is not None:
             parts.append(f"label rate {self.label_rate:.2%}")
         skipped = sum(self.skipped_rows.values())

@@ -101,7 +101,6 @@ class Project:
                 else:
                     state.tables[table.name.lower()] = table
 
-        feature_files: dict[str, ParsedFile] = {}
         for path in self._files(FEATURE_DIR):
             parsed = self._parse(renderer, path, state)
             if parsed is None:
@@ -121,8 +120,7 @@ class Project:
             problems += _duplicate_outputs(ctx)
             state.diagnostics.extend(problems)
             state.features[key] = feature
-            feature_files[key] = parsed
-            if not problems and table is not None:
+            if not problems and not diagnostics and table is not None:
                 state.plans[key] = build_plan(ctx, feature.name, feature.windows)
 
         for path in self._files(SAMPLES_DIR):

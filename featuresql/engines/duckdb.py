@@ -183,7 +183,7 @@ def backfill(project: "Project", names: list[str], start: "Instant", end: "Insta
         with engine_errors():
             counts = write_partitions(con, millisecond_timestamps(con, query), "event_time", days_between(lower, upper), out / "features" / plan.name)
         summaries.append(RunSummary(
-            name=plan.name, kind="features", out=out / "features" / plan.name, rows=sum(counts.values()),
+            name=plan.name, kind="feature", out=out / "features" / plan.name, rows=sum(counts.values()),
             partitions=len(counts), seconds=time.perf_counter() - began,
             skipped_rows=_skipped(con, project, plan, lower, upper),
         ))
