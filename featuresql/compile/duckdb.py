@@ -9,7 +9,7 @@ arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -55,6 +55,10 @@ def ms(value: datetime) -> int:
 
 def timestamp_text(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def timestamp_literal(millis: int) -> str:
+    return f"TIMESTAMP '{timestamp_text(datetime(1970, 1, 1) + timedelta(milliseconds=millis))}'"
 
 
 def duckdb_type(column_type: exp.DataType) -> str:
@@ -127,16 +131,32 @@ def _output_expression(plan: AggregatePlan, expression: exp.Expr, window: Window
     return render(expression.copy().transform(rewrite))
 
 
-def _events_query(plan: AggregatePlan, root: Path, lower_ms: int | None, upper_ms: int | None, upper_inclusive: bool = False) -> str:
-    """The source's events that feed the windows: keys, __ts, and one column per measure."""
+def _events_query(
+    plan: AggregatePlan,
+    root: Path,
+    lower_ms: int | None,
+    upper_ms: int | None,
+    upper_inclusive: bool = False,
+    keys_from: str | None = None,
+) -> str:
+    """The source's events that feed the windows: keys, __ts, and one column per measure.
+
+    `keys_from` names a relation (the spine) whose keys are the only ones asked
+    about: events of other entities cannot reach any query point, so they are
+    dropped before the (expensive) window pass.
+    """
     time = quote(plan.source.time_column)
     conditions = [f"{time} IS NOT NULL"] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
+    if keys_from is not None:
+        key_list = ", ".join(quote(k) for k in plan.keys)
+        conditions.append(f"({key_list}) IN (SELECT {key_list} FROM {keys_from})")
     if plan.where is not None:
         conditions.append(f"({render(plan.where.transform(_real_division))})")
+    # Bounds compare the raw column with a literal so DuckDB can skip Parquet row groups.
     if upper_ms is not None:
-        conditions.append(f"epoch_ms({time}) {'<=' if upper_inclusive else '<'} {upper_ms}")
+        conditions.append(f"{time} {'<=' if upper_inclusive else '<'} {timestamp_literal(upper_ms)}")
     if lower_ms is not None:
-        conditions.append(f"epoch_ms({time}) >= {lower_ms}")
+        conditions.append(f"{time} >= {timestamp_literal(lower_ms)}")
     columns = [quote(k) for k in plan.keys] + [f"epoch_ms({time}) AS __ts"]
     columns += [f"{render(m.input.transform(_real_division))} AS {m.name}" for m in plan.measures]
     return (
@@ -187,12 +207,12 @@ def _part(alias: str, plan: AggregatePlan, root: Path, start: datetime, end: dat
     key_list = ", ".join(quote(k) for k in plan.keys)
     if label:
         horizon = plan.windows[0].millis or 0
-        events = _events_query(plan, root, ms(start) + 1, ms(end) + horizon, upper_inclusive=True)
+        events = _events_query(plan, root, ms(start) + 1, ms(end) + horizon, upper_inclusive=True, keys_from="spine")
         comment = f"label {plan.name}: events with t < time <= t + {plan.windows[0].name}"
         mode = "label"
     else:
         longest = plan.longest_window_ms
-        events = _events_query(plan, root, ms(start) - longest if longest is not None else None, ms(end))
+        events = _events_query(plan, root, ms(start) - longest if longest is not None else None, ms(end), keys_from="spine")
         comment = f"feature {plan.name}: events with t - w <= time < t"
         mode = "point"
     return SamplesPart(
