@@ -40,12 +40,20 @@ def load_catalog_table(parsed: ParsedFile) -> tuple[CatalogTable | None, list[Di
             columns.append(CatalogColumn(item.name, kind))
         elif isinstance(item, exp.WatermarkColumnConstraint):
             watermark = item
+        elif isinstance(item, (exp.Identifier, exp.Column)):
+            diagnostics.append(parsed.diagnostic(item, "FS132", f"column {item.name} needs a type, e.g. {item.name} VARCHAR"))
+        else:
+            diagnostics.append(parsed.diagnostic(item, "FS132", f"a catalog table holds columns and one WATERMARK, not {item.sql()}"))
 
     time_column, delay = "", 0
     if watermark is None:
         diagnostics.append(parsed.diagnostic(
             table, "FS130",
             f"table {name} has no WATERMARK: add `WATERMARK FOR <time column> AS <time column> - INTERVAL '5' SECOND`",
+        ))
+    elif not isinstance(watermark.this, exp.Column):
+        diagnostics.append(parsed.diagnostic(
+            watermark, "FS130", "write WATERMARK FOR <time column> AS <time column> - INTERVAL '5' SECOND"
         ))
     else:
         time_column = watermark.this.name

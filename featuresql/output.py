@@ -9,7 +9,10 @@ has no rows.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,10 +46,16 @@ class RunSummary:
 
 
 def clean_stale_staging(target: Path) -> None:
+    """Finish what a killed run left: drop its staging, restore any partition it had set aside."""
     for stale in target.glob(".staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    for stale in target.glob(".replaced-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    for replaced in target.glob(".replaced-*"):
+        # `.replaced-<hex>-dt=YYYY-MM-DD`: the run died between its two renames.
+        partition = target / replaced.name.split("-", 2)[-1]
+        if partition.name.startswith("dt=") and not partition.exists():
+            replaced.rename(partition)
+        else:
+            shutil.rmtree(replaced, ignore_errors=True)
 
 
 def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: str, days: list[date], target: Path) -> dict[date, int]:
@@ -74,14 +83,52 @@ def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: st
 
 
 def _swap(staged: Path | None, final: Path, target: Path) -> None:
+    """Put `staged` in place of `final`; readers never see the day missing or mixed.
+
+    On Linux the two directories are exchanged in one atomic renameat2 call.
+    Elsewhere it takes two renames; if the second fails the previous partition
+    is put back, and a run killed between them is repaired by the next run
+    (`clean_stale_staging`).
+    """
+    if staged is None:
+        if final.exists():
+            doomed = target / f".replaced-{uuid.uuid4().hex}-gone"
+            final.rename(doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+        return
+    if final.exists() and _exchange(staged, final):
+        shutil.rmtree(staged, ignore_errors=True)  # now holds the previous partition
+        return
     replaced = None
     if final.exists():
-        replaced = target / f".replaced-{uuid.uuid4().hex}"
+        replaced = target / f".replaced-{uuid.uuid4().hex}-{final.name}"
         final.rename(replaced)
-    if staged is not None:
+    try:
         staged.rename(final)
+    except BaseException:
+        if replaced is not None:
+            replaced.rename(final)
+        raise
     if replaced is not None:
         shutil.rmtree(replaced, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False if unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
 
 
 def _count_rows(con: duckdb.DuckDBPyConnection, folder: Path) -> int:

@@ -86,6 +86,8 @@ def _strip_tables(node: exp.Expr) -> exp.Expr:
 def _measure_for(agg: exp.Expr, typed_agg: exp.Expr, name: str) -> Measure:
     condition = None
     if isinstance(agg, exp.Filter):
+        if not isinstance(agg.expression, exp.Where) or agg.this is None:
+            raise ValueError(f"unsupported FILTER form: {agg.sql()}")
         condition = _strip_tables(agg.expression.this)
         agg, typed_agg = agg.this, typed_agg.this
     argument = agg.this
@@ -136,20 +138,23 @@ def _real_division(node: exp.Expr) -> exp.Expr:
 def build_plan(ctx: QueryContext, name: str, windows: tuple[Window, ...], suffix_windows: bool = True) -> AggregatePlan:
     """Split a checked query into measures and outputs."""
     assert ctx.table is not None
-    typed = annotated_copy(ctx)
+    _, twins = annotated_copy(ctx)
     measures: dict[str, Measure] = {}
     outputs: list[Output] = []
     keys = {k.lower() for k in ctx.keys}
-    for item, typed_item in zip(ctx.query.expressions, typed.expressions):
+    for item in ctx.query.expressions:
         inner = item.this if isinstance(item, exp.Alias) else item
         if isinstance(inner, exp.Column) and inner.name.lower() in keys:
             continue
         expression = inner.copy()
-        typed_inner = typed_item.this if isinstance(typed_item, exp.Alias) else typed_item
-        # Pair each aggregate (outermost: FILTER wraps the aggregate) with its typed twin.
-        originals = [n for n in expression.walk() if _is_aggregate_root(n)]
-        twins = [n for n in typed_inner.walk() if _is_aggregate_root(n)]
-        for agg, twin in zip(originals, twins):
+        # Each aggregate (outermost: FILTER wraps the aggregate) of the copy, with
+        # the typed twin of the same node in the original query.
+        pairs = [
+            (copied, twins[id(original)])
+            for original, copied in zip(inner.walk(), expression.walk())
+            if _is_aggregate_root(original)
+        ]
+        for agg, twin in pairs:
             candidate = _measure_for(agg, twin, f"__m{len(measures)}")
             key = f"{candidate.func}:{candidate.input.sql(dialect=FeatureSQL)}"
             measure = measures.setdefault(key, candidate)

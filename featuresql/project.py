@@ -87,6 +87,7 @@ class Project:
     def _load(self) -> _Loaded:
         state = _Loaded()
         renderer = TemplateRenderer(self.root / MACRO_DIR, self.variables)
+        renderer.load_macros()
 
         for path in self._files(CATALOG_DIR):
             parsed = self._parse(renderer, path, state)

@@ -91,6 +91,10 @@ class TemplateRenderer:
         self.macro_diagnostics: list[Diagnostic] = []
         self._macro_dir = macro_dir
 
+    def load_macros(self) -> None:
+        """Load every macro file now, so a broken one is reported even if no file uses it."""
+        self._load_macros()
+
     def _load_macros(self) -> None:
         # Every macro of sql/macros/*.sql is a global, so feature files need no import lines.
         if self._macros_loaded:
@@ -103,9 +107,10 @@ class TemplateRenderer:
                 path = str(Path("sql/macros") / name)
                 self.macro_diagnostics.append(Diagnostic(path, err.lineno or 1, 1, "FS002", err.message or str(err)))
                 continue
-            except jinja2.TemplateError as err:
+            except Exception as err:  # noqa: BLE001 - reported, never raised
                 path = str(Path("sql/macros") / name)
-                self.macro_diagnostics.append(Diagnostic(path, 1, 1, "FS002", str(err)))
+                line = _template_error_line(err) or 1
+                self.macro_diagnostics.append(Diagnostic(path, line, 1, "FS002", f"{type(err).__name__}: {err}"))
                 continue
             for attr in dir(module):
                 if not attr.startswith("_"):
@@ -125,6 +130,9 @@ class TemplateRenderer:
             return None, [Diagnostic(path, line, 1, "FS002", f"{err.message}: pass it with --var NAME=VALUE")]
         except jinja2.TemplateError as err:
             return None, [Diagnostic(path, _template_error_line(err) or 1, 1, "FS002", str(err))]
+        except Exception as err:  # noqa: BLE001 - any failure inside a template is the template's error
+            line = _template_error_line(err) or 1
+            return None, [Diagnostic(path, line, 1, "FS002", f"template failed: {type(err).__name__}: {err}")]
         return RenderedSource(path, source, text, _line_map(source, text), exact=False), []
 
 

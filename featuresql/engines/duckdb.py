@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlglot import exp
 from tqdm import tqdm
 
@@ -73,6 +74,20 @@ def check_data(con: duckdb.DuckDBPyConnection, project: "Project", table: Catalo
         )
     if table.format == "csv":
         return  # read_csv is given the catalog's types and reports its own errors
+    # Files are read by name (union_by_name), which would fill a column missing
+    # from one file with NULLs: every file must have every catalog column.
+    wanted = [c.name for c in table.columns]
+    for path in sorted(glob.glob(pattern)):
+        try:
+            present = {name.lower() for name in pq.read_schema(path).names}
+        except (OSError, pa.ArrowException) as err:
+            raise FeaturesqlError(f"{table.file}: cannot read {path} (table {table.name}): {err}") from None
+        missing = [name for name in wanted if name.lower() not in present]
+        if missing:
+            raise FeaturesqlError(
+                f"{table.file}: column {missing[0]} of table {table.name} is missing from {path} "
+                f"(matched by '{table.data_path}')"
+            )
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {sql.scan(table, project.root)}").fetchall()
     except duckdb.Error as err:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlglot
@@ -28,19 +31,37 @@ class ParsedFile:
 
 
 def position(node: exp.Expr) -> tuple[int, int]:
-    """The 1-based (line, start column) of a node, from the first positioned token in it.
+    """The 1-based (line, start column) of a node: its earliest positioned token.
 
-    sqlglot records `col` as the column of a token's *last* character; our own
-    header nodes record the start column and say so with `start_col`.
+    Only identifiers and literals carry positions in sqlglot, so we take the
+    one with the smallest offset among the node's descendants. sqlglot records
+    `col` as the column of a token's *last* character; our own header nodes
+    record the start column and say so with `start_col`.
     """
+    best: dict | None = None
     for candidate in node.walk():
         meta = candidate.meta if candidate._meta else None  # avoid creating meta dicts
-        if meta and "line" in meta:
-            if meta.get("start_col"):
-                return meta["line"], meta["col"]
-            return meta["line"], max(1, meta["col"] - (meta["end"] - meta["start"]))
-    parent = node.parent
-    return position(parent) if parent is not None else (1, 1)
+        if meta and "line" in meta and (best is None or meta["start"] < best["start"]):
+            best = meta
+    if best is None:
+        parent = node.parent
+        return position(parent) if parent is not None else (1, 1)
+    if best.get("start_col"):
+        return best["line"], best["col"]
+    return best["line"], max(1, best["col"] - (best["end"] - best["start"]))
+
+
+@contextmanager
+def _sqlglot_warnings_silenced() -> Iterator[None]:
+    # sqlglot warns on stderr when it falls back to an opaque Command; such a
+    # statement is reported by our own structural checks, with a position.
+    logger = logging.getLogger("sqlglot")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def _error_start_col(error: dict) -> int:
@@ -53,9 +74,9 @@ def parse_source(source: RenderedSource) -> tuple[ParsedFile | None, list[Diagno
     """Parse every statement of a file; syntax errors become FS001 diagnostics."""
     try:
         # A trailing comment after the last `;` parses as a bare Semicolon node.
-        statements = [
-            s for s in sqlglot.parse(source.text, dialect=FeatureSQL) if s is not None and not isinstance(s, exp.Semicolon)
-        ]
+        with _sqlglot_warnings_silenced():
+            parsed = sqlglot.parse(source.text, dialect=FeatureSQL)
+        statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
     except ParseError as err:
         diagnostics = []
         for error in err.errors or [{"description": str(err), "line": 1, "col": 1}]:

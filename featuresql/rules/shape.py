@@ -34,6 +34,8 @@ def check_shape(ctx: QueryContext) -> Iterator[Diagnostic]:
     for node in ctx.query.find_all(exp.AggFunc):
         if not isinstance(node, SUPPORTED_AGGREGATES):
             yield ctx.diagnostic(node, "FS113", f"aggregate {node.sql_name()} is not supported (use COUNT, SUM, AVG, MIN, MAX)")
+        elif node.this is None:
+            yield ctx.diagnostic(node, "FS113", f"{node.sql_name()}() needs an argument, e.g. {node.sql_name()}(*) or {node.sql_name()}(column)")
     for node in ctx.query.find_all(exp.Anonymous):
         if node.name.upper() not in OWN_FUNCTIONS:
             yield ctx.diagnostic(node, "FS113", f"unknown function {node.name}()")

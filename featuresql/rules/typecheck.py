@@ -15,14 +15,20 @@ _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
-def annotated_copy(ctx: QueryContext) -> exp.Select:
-    """A copy of the query with every node typed against the catalog table."""
+def annotated_copy(ctx: QueryContext) -> tuple[exp.Select, dict[int, exp.Expr]]:
+    """A copy of the query with every node typed against the catalog table.
+
+    Also returns, for each node of the original (by `id`), its typed twin. The
+    pairing is made before the copy is qualified, because qualifying adds
+    table identifiers that would make the two trees walk differently.
+    """
     assert ctx.table is not None
     query = ctx.query.copy()
+    twins = {id(original): twin for original, twin in zip(ctx.query.walk(), query.walk())}
     for column in query.find_all(exp.Column):
         column.set("table", exp.to_identifier(ctx.table.name))
     schema = {ctx.table.name: {c.name: c.type.sql(dialect=FeatureSQL) for c in ctx.table.columns}}
-    return annotate_types(query, schema=schema, dialect=FeatureSQL)
+    return annotate_types(query, schema=schema, dialect=FeatureSQL), twins
 
 
 def _is_number_literal(node: exp.Expr) -> bool:
@@ -39,9 +45,10 @@ def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
     """SUM/AVG of non-numbers, arithmetic on text, mismatched comparisons, non-boolean filters (FS103)."""
     if ctx.table is None:
         return
-    typed = annotated_copy(ctx)
-    # Walk the original and the typed copy in step so diagnostics keep the original positions.
-    for original, node in zip(ctx.query.walk(), typed.walk()):
+    _, twins = annotated_copy(ctx)
+    # Diagnostics point at the original node (it has the positions); types come from its twin.
+    for original in ctx.query.walk():
+        node = twins[id(original)]
         if isinstance(node, (exp.Sum, exp.Avg)):
             arg_type = node.this.type
             if arg_type and not arg_type.is_type(exp.DType.UNKNOWN) and not arg_type.is_type(*exp.DataType.NUMERIC_TYPES):
@@ -64,7 +71,7 @@ def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
             arg_type = node.expressions[0].type
             if arg_type and not arg_type.is_type(exp.DType.UNKNOWN, exp.DType.NULL) and not arg_type.is_type(*exp.DataType.TEMPORAL_TYPES):
                 yield ctx.diagnostic(original, "FS103", f"SECONDS_SINCE needs a timestamp, not {arg_type.sql()}")
-    for original, condition in zip(filter_clauses(ctx.query), filter_clauses(typed)):
-        ctype = condition.type
+    for original in filter_clauses(ctx.query):
+        ctype = twins[id(original)].type
         if ctype and not ctype.is_type(exp.DType.BOOLEAN, exp.DType.UNKNOWN, exp.DType.NULL):
             yield ctx.diagnostic(original, "FS103", f"a filter must be a condition (BOOLEAN), not {ctype.sql()}")

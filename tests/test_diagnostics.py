@@ -1,0 +1,810 @@
+"""Every diagnostic code, triggered by a crafted mistake, at an exact `path:line:col`.
+
+Each test writes a tiny project into tmp_path (see tests/helpers.py) and asserts
+the code and the source position of the diagnostic. Positions are computed with
+`locate(text, needle)`, i.e. they point at the first character of the offending
+token in the file as the user wrote it. `test_every_code_has_a_test` keeps the
+list complete when codes are added to `featuresql.diagnostics.CODES`.
+
+Tests marked `xfail(strict=True, reason="BUG: ...")` pin known bugs; they turn
+into failures (XPASS) once the bug is fixed, so the marker can be removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from featuresql import Diagnostic, Project
+from featuresql.diagnostics import CODES, render
+from helpers import (
+    EVENTS_CATALOG,
+    GOOD_FEATURE,
+    SPINE_CATALOG,
+    copy_example_project,
+    locate,
+    write_project,
+)
+
+COVERED: set[str] = set()
+
+
+def covers(*codes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Record that a test triggers `codes` (checked by test_every_code_has_a_test)."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        COVERED.update(codes)
+        return func
+
+    return mark
+
+
+FEATURE_PATH = "sql/features/f.sql"
+SAMPLES_PATH = "sql/samples/s.sql"
+CATALOG_PATH = "catalogs/events.sql"
+
+GOOD_SAMPLES = """\
+SAMPLES s (
+  spine spine,
+  features (user_stats),
+  label (source events, horizon 10m)
+);
+
+SELECT COUNT(*) FILTER (WHERE action = 'click') > 0 AS label
+FROM events
+GROUP BY user_id, item_id;
+"""
+
+
+def variant(base: str, old: str, new: str) -> str:
+    assert old in base, f"{old!r} is not in the base text"
+    return base.replace(old, new, 1)
+
+
+def validate(
+    root: Path,
+    features: dict[str, str] | None = None,
+    samples: dict[str, str] | None = None,
+    catalogs: dict[str, str] | None = None,
+    macros: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
+) -> list[Diagnostic]:
+    if catalogs is None:
+        catalogs = {"events": EVENTS_CATALOG, "spine": SPINE_CATALOG}
+    write_project(root, catalogs, features, samples, macros)
+    return Project(root, variables).validate()
+
+
+def expect(diagnostics: list[Diagnostic], *expected: tuple[str, str, int, int], exact: bool = True) -> None:
+    """`expected` are (code, path, line, col); with `exact`, nothing else may be reported."""
+    found = [(d.code, d.path, d.line, d.col) for d in diagnostics]
+    shown = render(diagnostics) or "(no diagnostics)"
+    for item in expected:
+        assert item in found, f"expected {item[1]}:{item[2]}:{item[3]}: {item[0]}, got:\n{shown}"
+    if exact:
+        assert sorted(found) == sorted(expected), f"unexpected extra diagnostics:\n{shown}"
+
+
+def at(code: str, path: str, text: str, needle: str, occurrence: int = 1) -> tuple[str, str, int, int]:
+    return (code, path, *locate(text, needle, occurrence))
+
+
+# ---------------------------------------------------------------------------------------
+# Clean projects
+# ---------------------------------------------------------------------------------------
+
+
+def test_clean_project_has_no_diagnostics(tmp_path: Path) -> None:
+    assert validate(tmp_path, {"f": GOOD_FEATURE}, {"s": GOOD_SAMPLES}) == []
+
+
+def test_example_project_is_clean() -> None:
+    project = Project(Path(__file__).resolve().parent.parent)
+    assert project.validate() == []
+    assert {"user_engagement", "post_popularity"} <= set(project.feature_names)
+    assert "ctr" in project.samples_names
+
+
+def test_every_code_has_a_test() -> None:
+    missing = sorted(set(CODES) - COVERED)
+    assert not missing, f"codes without a test in tests/test_diagnostics.py: {missing}"
+    assert not COVERED - set(CODES), f"tests claim unknown codes: {sorted(COVERED - set(CODES))}"
+
+
+# ---------------------------------------------------------------------------------------
+# FS001 - FS003: reading files
+# ---------------------------------------------------------------------------------------
+
+
+@covers("FS001")
+def test_fs001_syntax_error_in_query(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "COUNT(*) AS events", "COUNT(* AS events")
+    # sqlglot reports where it gave up: at the AS that should have been a ')'.
+    expect(validate(tmp_path, {"f": text}), at("FS001", FEATURE_PATH, text, "AS events"))
+
+
+@covers("FS001")
+def test_fs001_syntax_error_in_header(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "entity user_id,", "entity user_id,,")
+    line, col = locate(text, ",,")
+    expect(validate(tmp_path, {"f": text}), ("FS001", FEATURE_PATH, line, col + 1))  # the second comma
+
+
+@covers("FS001")
+def test_fs001_unreadable_file(tmp_path: Path) -> None:
+    write_project(tmp_path, {"events": EVENTS_CATALOG})
+    (tmp_path / FEATURE_PATH).write_bytes(b"\xff\xfeFEATURE")
+    expect(Project(tmp_path).validate(), ("FS001", FEATURE_PATH, 1, 1))
+
+
+@pytest.mark.xfail(strict=True, reason="LIMITATION: parse/reader.py _token_error_position points at the end of the "
+                   "tokenizer context (end of file), not at the unterminated quote")
+@covers("FS001")
+def test_fs001_unterminated_string_points_at_the_quote(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "SUM(amount) AS 'total")
+    expect(validate(tmp_path, {"f": text}), at("FS001", FEATURE_PATH, text, "'total"))
+
+
+@covers("FS001")
+def test_fs001_unterminated_string_is_reported(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "SUM(amount) AS 'total")
+    diagnostics = validate(tmp_path, {"f": text})
+    assert [d.code for d in diagnostics] == ["FS001"]
+    assert diagnostics[0].path == FEATURE_PATH
+
+
+@covers("FS002")
+def test_fs002_undefined_variable_reports_its_source_line(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM({{ column }})")
+    diagnostics = validate(tmp_path, {"f": text})
+    # Jinja knows lines, not columns.
+    expect(diagnostics, ("FS002", FEATURE_PATH, locate(text, "{{ column }}")[0], 1))
+    assert "--var" in diagnostics[0].message
+
+
+@covers("FS002")
+def test_fs002_jinja_syntax_error_reports_its_source_line(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "{% if %} SUM(amount) AS total")
+    expect(validate(tmp_path, {"f": text}), ("FS002", FEATURE_PATH, locate(text, "{% if %}")[0], 1))
+
+
+@covers("FS002")
+def test_fs002_unknown_filter(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM({{ 'amount' | no_such_filter }})")
+    expect(validate(tmp_path, {"f": text}), ("FS002", FEATURE_PATH, locate(text, "no_such_filter")[0], 1))
+
+
+@covers("FS002")
+def test_fs002_undefined_inside_a_macro_points_at_the_call(tmp_path: Path) -> None:
+    macros = {"m": "{% macro cnt(a) -%}\nCOUNT(*) FILTER (WHERE action = '{{ a }}' AND {{ nope }})\n{%- endmacro %}\n"}
+    text = variant(GOOD_FEATURE, "COUNT(*) AS events", "{{ cnt('click') }} AS events")
+    expect(validate(tmp_path, {"f": text}, macros=macros), ("FS002", FEATURE_PATH, locate(text, "{{ cnt")[0], 1))
+
+
+@covers("FS002")
+def test_fs002_macro_file_syntax_error(tmp_path: Path) -> None:
+    macros = {"bad": "{% macro x() %}\n{% if %}\n{% endmacro %}\n"}
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM({{ 'amount' }})")
+    diagnostics = validate(tmp_path, {"f": text}, macros=macros)
+    expect(diagnostics, ("FS002", "sql/macros/bad.sql", 2, 1), exact=False)
+
+
+@covers("FS002")
+def test_fs002_macro_file_syntax_error_reported_even_if_unused(tmp_path: Path) -> None:
+    macros = {"bad": "{% macro x() %}\n{% if %}\n{% endmacro %}\n"}
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, macros=macros), ("FS002", "sql/macros/bad.sql", 2, 1))
+
+
+@covers("FS002")
+def test_fs002_jinja_runtime_error_is_a_diagnostic(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM({{ 1 / 0 }})")
+    expect(validate(tmp_path, {"f": text}), ("FS002", FEATURE_PATH, locate(text, "{{ 1 / 0 }}")[0], 1))
+
+
+@covers("FS003")
+def test_fs003_empty_file(tmp_path: Path) -> None:
+    expect(validate(tmp_path, {"f": "-- nothing here yet\n"}), ("FS003", FEATURE_PATH, 1, 1))
+
+
+@covers("FS003")
+def test_fs003_header_without_query(tmp_path: Path) -> None:
+    text = "FEATURE f (entity user_id, windows (1h));\n"
+    expect(validate(tmp_path, {"f": text}), ("FS003", FEATURE_PATH, 1, 1))
+
+
+@covers("FS003")
+def test_fs003_two_queries(tmp_path: Path) -> None:
+    text = GOOD_FEATURE + "\nSELECT user_id FROM events;\n"
+    diagnostics = validate(tmp_path, {"f": text})
+    assert [(d.code, d.line) for d in diagnostics] == [("FS003", locate(text, "SELECT user_id FROM")[0])]
+
+
+@pytest.mark.xfail(strict=True, reason="LIMITATION: sqlglot keeps positions only for identifiers and "
+                   "literals, not keywords, so `SELECT 1` is located at its `1` (1:8), not at SELECT (1:1)")
+@covers("FS003")
+def test_fs003_no_header_points_at_the_statement(tmp_path: Path) -> None:
+    expect(validate(tmp_path, {"f": "SELECT 1;\n"}), ("FS003", FEATURE_PATH, 1, 1))
+
+
+@covers("FS003")
+def test_fs003_samples_query_without_label(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "  label (source events, horizon 10m)\n", "  description 'x'\n")
+    diagnostics = validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text})
+    assert [(d.code, d.path, d.line) for d in diagnostics] == [("FS003", SAMPLES_PATH, locate(text, "SELECT")[0])]
+
+
+# ---------------------------------------------------------------------------------------
+# FS101 - FS113: queries
+# ---------------------------------------------------------------------------------------
+
+
+@covers("FS101")
+def test_fs101_unknown_table(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "FROM events", "FROM evnets")
+    expect(validate(tmp_path, {"f": text}), at("FS101", FEATURE_PATH, text, "evnets"))
+
+
+@covers("FS101")
+def test_fs101_unknown_spine(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "spine spine", "spine spien")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), at("FS101", SAMPLES_PATH, text, "spien"), exact=False)
+
+
+@covers("FS102")
+def test_fs102_typo_in_column(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM(amonut)")
+    diagnostics = validate(tmp_path, {"f": text})
+    expect(diagnostics, at("FS102", FEATURE_PATH, text, "amonut"))
+    assert "did you mean amount?" in diagnostics[0].message
+
+
+@covers("FS102")
+def test_fs102_wrong_table_qualifier(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM(other.amount)")
+    diagnostics = validate(tmp_path, {"f": text})
+    # Line only: the column is that of `amount`, not of `other.amount` (breadth-first position(), see FS111 below).
+    assert [(d.code, d.path, d.line) for d in diagnostics] == [("FS102", FEATURE_PATH, locate(text, "other.amount")[0])]
+
+
+@covers("FS102")
+def test_fs102_in_label_query(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "action = 'click'", "actoin = 'click'")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), at("FS102", SAMPLES_PATH, text, "actoin"))
+
+
+@covers("FS103")
+def test_fs103_comparing_number_with_string(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "COUNT(*) FILTER (WHERE amount = 'abc')")
+    expect(validate(tmp_path, {"f": text}), at("FS103", FEATURE_PATH, text, "amount = 'abc'"))
+
+
+@covers("FS103")
+def test_fs103_comparing_text_with_number(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM(amount) FILTER (WHERE action = 1)")
+    expect(validate(tmp_path, {"f": text}), at("FS103", FEATURE_PATH, text, "action = 1"))
+
+
+@covers("FS103")
+def test_fs103_where_comparison_is_reported_on_its_line(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "FROM events\n", "FROM events\nWHERE action = 1\n")
+    expect(validate(tmp_path, {"f": text}), at("FS103", FEATURE_PATH, text, "action = 1"))
+
+
+@covers("FS103")
+def test_fs103_filter_must_be_boolean(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "COUNT(*) FILTER (WHERE amount)")
+    expect(validate(tmp_path, {"f": text}), at("FS103", FEATURE_PATH, text, "amount)"))
+
+
+@covers("FS103")
+def test_fs103_sum_of_text_points_at_sum(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "SUM(action)")
+    expect(validate(tmp_path, {"f": text}), at("FS103", FEATURE_PATH, text, "SUM(action)"))
+
+
+@covers("FS103")
+def test_fs103_sum_of_text_is_reported_on_its_line(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "AVG(action)")
+    diagnostics = validate(tmp_path, {"f": text})
+    assert [(d.code, d.line) for d in diagnostics] == [("FS103", locate(text, "AVG(action)")[0])]
+
+
+@covers("FS103")
+def test_fs103_seconds_since_of_text_points_at_the_call(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "SECONDS_SINCE(MAX(action)) AS total")
+    expect(validate(tmp_path, {"f": text}), at("FS103", FEATURE_PATH, text, "SECONDS_SINCE"))
+
+
+@covers("FS104")
+def test_fs104_bare_column(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "amount AS total")
+    expect(validate(tmp_path, {"f": text}), at("FS104", FEATURE_PATH, text, "amount AS total"))
+
+
+@covers("FS104")
+def test_fs104_bare_column_in_arithmetic(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "SUM(amount) / amount AS total")
+    expect(validate(tmp_path, {"f": text}), at("FS104", FEATURE_PATH, text, "amount AS total"))
+
+
+@covers("FS105")
+def test_fs105_group_by_is_not_the_entity(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "GROUP BY user_id", "GROUP BY user_id, item_id")
+    expect(validate(tmp_path, {"f": text}), at("FS105", FEATURE_PATH, text, "user_id, item_id"))
+
+
+@covers("FS105")
+def test_fs105_group_by_expression(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "GROUP BY user_id", "GROUP BY lower(user_id)")
+    diagnostics = validate(tmp_path, {"f": text})
+    expect(diagnostics, at("FS105", FEATURE_PATH, text, "lower(user_id)"), exact=False)
+
+
+@covers("FS106")
+def test_fs106_bad_window_unit(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "1h, lifetime", "10x, lifetime")
+    expect(validate(tmp_path, {"f": text}), at("FS106", FEATURE_PATH, text, "10x"))
+
+
+@covers("FS106")
+def test_fs106_zero_window(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "1h, lifetime", "1h, 0m")
+    expect(validate(tmp_path, {"f": text}), at("FS106", FEATURE_PATH, text, "0m"))
+
+
+@covers("FS106")
+def test_fs106_same_window_twice(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "1h, lifetime", "1h, 60m")
+    expect(validate(tmp_path, {"f": text}), at("FS106", FEATURE_PATH, text, "60m"))
+
+
+@covers("FS106")
+def test_fs106_no_window(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "windows (1h, lifetime)", "windows ()")
+    expect(validate(tmp_path, {"f": text}), at("FS106", FEATURE_PATH, text, "windows"))
+
+
+@covers("FS107")
+def test_fs107_bad_horizon(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "horizon 10m", "horizon 10x")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), at("FS107", SAMPLES_PATH, text, "10x"))
+
+
+@covers("FS107")
+def test_fs107_negative_horizon(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "horizon 10m", "horizon -10m")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), at("FS107", SAMPLES_PATH, text, "-10m"))
+
+
+@covers("FS107")
+def test_fs107_lifetime_horizon(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "horizon 10m", "horizon lifetime")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), at("FS107", SAMPLES_PATH, text, "lifetime"))
+
+
+@covers("FS107")
+def test_fs107_missing_horizon(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "source events, horizon 10m", "source events")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), at("FS107", SAMPLES_PATH, text, "label"))
+
+
+@covers("FS108")
+def test_fs108_duplicate_feature(tmp_path: Path) -> None:
+    diagnostics = validate(tmp_path, {"a": GOOD_FEATURE, "b": GOOD_FEATURE})
+    expect(diagnostics, ("FS108", "sql/features/b.sql", 1, 1))
+    assert "sql/features/a.sql" in diagnostics[0].message
+
+
+@covers("FS108")
+def test_fs108_samples_named_like_a_feature(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "SAMPLES s", "SAMPLES user_stats")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), ("FS108", SAMPLES_PATH, 1, 1))
+
+
+@covers("FS108")
+def test_fs108_duplicate_table(tmp_path: Path) -> None:
+    diagnostics = validate(tmp_path, catalogs={"events": EVENTS_CATALOG, "more_events": EVENTS_CATALOG})
+    expect(diagnostics, at("FS108", "catalogs/more_events.sql", EVENTS_CATALOG, "events"))
+
+
+@covers("FS109")
+def test_fs109_duplicate_output(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "SUM(amount) AS events")
+    expect(validate(tmp_path, {"f": text}), at("FS109", FEATURE_PATH, text, "events", 2))
+
+
+@covers("FS109")
+def test_fs109_two_features_of_a_samples_produce_the_same_column(tmp_path: Path) -> None:
+    other = variant(GOOD_FEATURE, "user_stats", "user_stats2")
+    text = variant(GOOD_SAMPLES, "features (user_stats)", "features (user_stats, user_stats2)")
+    diagnostics = validate(tmp_path, {"f": GOOD_FEATURE, "g": other}, {"s": text})
+    assert {(d.code, d.path, d.line, d.col) for d in diagnostics} == {at("FS109", SAMPLES_PATH, text, "user_stats2")}
+    assert any("events_1h" in d.message for d in diagnostics)
+
+
+@covers("FS109")
+def test_fs109_label_collides_with_a_feature_column(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "AS label", "AS total_1h")
+    diagnostics = validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text})
+    assert [(d.code, d.path) for d in diagnostics] == [("FS109", SAMPLES_PATH)]
+
+
+@covers("FS110")
+@pytest.mark.parametrize("call, needle", [
+    ("SUM(random())", "random"),
+    ("MAX(now())", "now"),
+    ("MAX(current_timestamp())", "current_timestamp"),
+    ("COUNT(DISTINCT uuid())", "uuid"),
+])
+def test_fs110_non_deterministic(tmp_path: Path, call: str, needle: str) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", call)
+    expect(validate(tmp_path, {"f": text}), at("FS110", FEATURE_PATH, text, needle))
+
+
+@covers("FS111")
+def test_fs111_negative_window(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "1h, lifetime", "-1h, lifetime")
+    expect(validate(tmp_path, {"f": text}), at("FS111", FEATURE_PATH, text, "-1h"))
+
+
+@covers("FS111")
+def test_fs111_as_of_on_the_left(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "FROM events\n", "FROM events\nWHERE AS_OF() <= event_time\n")
+    expect(validate(tmp_path, {"f": text}), at("FS111", FEATURE_PATH, text, "AS_OF() <= event_time"))
+
+
+@covers("FS111")
+def test_fs111_where_time_at_or_after_as_of_is_reported_on_its_line(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "FROM events\n", "FROM events\nWHERE event_time >= AS_OF()\n")
+    diagnostics = validate(tmp_path, {"f": text})
+    assert [(d.code, d.path, d.line) for d in diagnostics] == [("FS111", FEATURE_PATH, locate(text, "WHERE")[0])]
+
+
+@covers("FS111")
+def test_fs111_where_time_at_or_after_as_of_points_at_the_comparison(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "FROM events\n", "FROM events\nWHERE event_time >= AS_OF()\n")
+    expect(validate(tmp_path, {"f": text}), at("FS111", FEATURE_PATH, text, "event_time >= AS_OF()"))
+
+
+@covers("FS112")
+def test_fs112_feature_reads_a_label_column(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "SUM(amount)", "COUNT(*) FILTER (WHERE clicked)")
+    expect(validate(tmp_path, {"f": text}), at("FS112", FEATURE_PATH, text, "clicked"))
+
+
+def test_label_query_may_read_a_label_column(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "COUNT(*) FILTER (WHERE action = 'click') > 0", "COUNT(*) FILTER (WHERE clicked) > 0")
+    assert validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}) == []
+
+
+@covers("FS113")
+@pytest.mark.parametrize("old, new, needle", [
+    ("SUM(amount)", "SUM(foo(amount))", "foo"),
+    ("SUM(amount) AS total", "SUM(amount) OVER () AS total", "SUM(amount) OVER"),
+    ("SUM(amount)", "SUM(MAX(amount))", "MAX(amount)"),
+    ("SUM(amount)", "STDDEV(amount)", "STDDEV"),
+    ("SUM(amount) AS total", "SUM(amount)", "SUM(amount)"),
+    ("SUM(amount)", "MAX(AS_OF())", "AS_OF"),
+    ("COUNT(*) AS events", "*", "*"),
+    ("SELECT\n", "SELECT DISTINCT\n", "user_id,\n  COUNT"),
+    ("FROM events", "FROM events JOIN spine USING (user_id)", "events JOIN"),
+])
+def test_fs113_unsupported_construct(tmp_path: Path, old: str, new: str, needle: str) -> None:
+    text = variant(GOOD_FEATURE, old, new)
+    expect(validate(tmp_path, {"f": text}), at("FS113", FEATURE_PATH, text, needle))
+
+
+@covers("FS113")
+def test_fs113_order_by(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "GROUP BY user_id;", "GROUP BY user_id\nORDER BY user_id;")
+    diagnostics = validate(tmp_path, {"f": text})
+    assert [(d.code, d.line) for d in diagnostics] == [("FS113", locate(text, "ORDER BY")[0])]
+
+
+# ---------------------------------------------------------------------------------------
+# FS120 - FS122: headers
+# ---------------------------------------------------------------------------------------
+
+
+@covers("FS120")
+def test_fs120_misspelled_property(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "windows (", "windws (")
+    diagnostics = validate(tmp_path, {"f": text})
+    # the misspelling itself, and the missing `windows` at the header
+    expect(diagnostics, at("FS120", FEATURE_PATH, text, "windws"), ("FS120", FEATURE_PATH, 1, 1))
+
+
+@covers("FS120")
+def test_fs120_property_given_twice(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "entity user_id,", "entity user_id, entity user_id,")
+    expect(validate(tmp_path, {"f": text}), at("FS120", FEATURE_PATH, text, "entity", 2))
+
+
+@covers("FS120")
+def test_fs120_description_must_be_a_string(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "windows (1h, lifetime)", "windows (1h, lifetime), description 42")
+    expect(validate(tmp_path, {"f": text}), at("FS120", FEATURE_PATH, text, "42"))
+
+
+@covers("FS120")
+def test_fs120_label_source_differs_from_query(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "source events", "source spine")
+    diagnostics = validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text})
+    expect(diagnostics, at("FS120", SAMPLES_PATH, text, "events"), exact=False)
+
+
+@covers("FS121")
+def test_fs121_unknown_feature(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "features (user_stats)", "features (user_stat)")
+    diagnostics = validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text})
+    expect(diagnostics, at("FS121", SAMPLES_PATH, text, "user_stat"))
+    assert "known: user_stats" in diagnostics[0].message
+
+
+@covers("FS122")
+def test_fs122_spine_lacks_the_feature_key(tmp_path: Path) -> None:
+    feature = GOOD_FEATURE.replace("user_id", "action")  # keyed by a column the spine lacks
+    expect(validate(tmp_path, {"f": feature}, {"s": GOOD_SAMPLES}), at("FS122", SAMPLES_PATH, GOOD_SAMPLES, "user_stats"))
+
+
+@covers("FS122")
+def test_fs122_spine_lacks_a_label_key(tmp_path: Path) -> None:
+    text = variant(GOOD_SAMPLES, "GROUP BY user_id, item_id", "GROUP BY user_id, action")
+    expect(validate(tmp_path, {"f": GOOD_FEATURE}, {"s": text}), at("FS122", SAMPLES_PATH, text, "action;"))
+
+
+# ---------------------------------------------------------------------------------------
+# FS130 - FS132: catalogs
+# ---------------------------------------------------------------------------------------
+
+WATERMARK_LINE = "  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND\n"
+
+
+@covers("FS130")
+def test_fs130_missing_watermark(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, WATERMARK_LINE, "").replace("TIMESTAMP(3),", "TIMESTAMP(3)")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS130", CATALOG_PATH, text, "events"))
+
+
+@covers("FS130")
+def test_fs130_watermark_on_a_text_column(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "FOR event_time AS event_time", "FOR action AS action")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS130", CATALOG_PATH, text, "action AS"))
+
+
+@covers("FS130")
+def test_fs130_watermark_on_an_unknown_column(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "FOR event_time AS event_time", "FOR evt AS evt")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS130", CATALOG_PATH, text, "evt AS"), exact=False)
+
+
+@covers("FS130")
+def test_fs130_watermark_adds_instead_of_subtracting(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "event_time - INTERVAL", "event_time + INTERVAL")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS130", CATALOG_PATH, text, "event_time + INTERVAL"))
+
+
+@covers("FS130")
+def test_fs130_watermark_without_for_is_a_diagnostic(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "WATERMARK FOR event_time AS", "WATERMARK AS")
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    assert [d.code for d in diagnostics] in (["FS130"], ["FS001"])
+    assert diagnostics[0].line == locate(text, "WATERMARK")[0]
+
+
+@covers("FS131")
+def test_fs131_unknown_option(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "'format'", "'fromat'")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS131", CATALOG_PATH, text, "'fromat'"))
+
+
+@covers("FS131")
+def test_fs131_unknown_format(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "'format' = 'parquet'", "'format' = 'orc'")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS131", CATALOG_PATH, text, "'orc'"))
+
+
+@covers("FS131")
+def test_fs131_label_column_is_not_a_column(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "'label_columns' = 'clicked'", "'label_columns' = 'clikced'")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS131", CATALOG_PATH, text, "'clikced'"))
+
+
+@covers("FS131")
+def test_fs131_missing_path(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "'path' = 'data/events/*.parquet', ", "")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS131", CATALOG_PATH, text, "events"))
+
+
+@covers("FS131")
+def test_fs131_stream_options_are_allowed(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "'format' = 'parquet'", "'format' = 'parquet', 'stream.topic' = 'events'")
+    assert validate(tmp_path, catalogs={"events": text}) == []
+
+
+@covers("FS132")
+def test_fs132_duplicate_column(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "  item_id    VARCHAR,\n", "  item_id    VARCHAR,\n  item_id    VARCHAR,\n")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS132", CATALOG_PATH, text, "item_id", 2))
+
+
+@covers("FS132")
+def test_fs132_two_tables_in_one_file(tmp_path: Path) -> None:
+    text = EVENTS_CATALOG + "CREATE TABLE other (a INT);\n"
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    assert [(d.code, d.path, d.line) for d in diagnostics] == [("FS132", CATALOG_PATH, 1)]
+
+
+@covers("FS132")
+def test_fs132_create_table_as_select(tmp_path: Path) -> None:
+    text = "CREATE TABLE events AS SELECT 1 AS a;\n"
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    assert [(d.code, d.path, d.line) for d in diagnostics] == [("FS132", CATALOG_PATH, 1)]
+
+
+@covers("FS132")
+def test_fs132_column_without_type(tmp_path: Path) -> None:
+    text = variant(EVENTS_CATALOG, "  item_id    VARCHAR,\n", "  item_id,\n")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS132", CATALOG_PATH, text, "item_id"))
+
+
+# ---------------------------------------------------------------------------------------
+# All problems at once
+# ---------------------------------------------------------------------------------------
+
+
+def test_errors_in_many_files_are_all_reported(tmp_path: Path) -> None:
+    catalog = variant(EVENTS_CATALOG, "'format'", "'fromat'")
+    good_catalog = variant(EVENTS_CATALOG, "CREATE TABLE events", "CREATE TABLE events2").replace("'clicked'", "'clicked'")
+    f1 = variant(GOOD_FEATURE, "FROM events", "FROM events2").replace("SUM(amount)", "SUM(amonut)")
+    f2 = variant(GOOD_FEATURE, "user_stats", "other").replace("FROM events", "FROM events2").replace("1h, lifetime", "10x")
+    f3 = variant(GOOD_FEATURE, "user_stats", "third").replace("FROM events", "FROM events2").replace("SUM(amount)", "SUM(random())")
+    samples = variant(GOOD_SAMPLES, "features (user_stats)", "features (user_stat)")
+    diagnostics = validate(
+        tmp_path,
+        {"a": f1, "b": f2, "c": f3},
+        {"s": samples},
+        catalogs={"events": catalog, "events2": good_catalog, "spine": SPINE_CATALOG},
+    )
+    got = {(d.code, d.path) for d in diagnostics}
+    assert {
+        ("FS131", CATALOG_PATH),
+        ("FS102", "sql/features/a.sql"),
+        ("FS106", "sql/features/b.sql"),
+        ("FS110", "sql/features/c.sql"),
+        ("FS121", SAMPLES_PATH),
+    } <= got, render(diagnostics)
+    assert diagnostics == sorted(diagnostics)
+
+
+def test_header_and_query_errors_in_one_file_are_both_reported(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "1h, lifetime", "10x").replace("SUM(amount)", "SUM(amonut)")
+    expect(validate(tmp_path, {"f": text}), at("FS106", FEATURE_PATH, text, "10x"), at("FS102", FEATURE_PATH, text, "amonut"))
+
+
+def test_several_query_errors_in_one_file_are_all_reported(tmp_path: Path) -> None:
+    text = (
+        "FEATURE f (entity user_id, windows (1h));\n"
+        "SELECT user_id,\n"
+        "  SUM(amonut) AS a,\n"
+        "  MAX(now()) AS b,\n"
+        "  amount AS c,\n"
+        "  COUNT(*) FILTER (WHERE clicked) AS d\n"
+        "FROM events GROUP BY user_id;\n"
+    )
+    expect(
+        validate(tmp_path, {"f": text}),
+        at("FS102", FEATURE_PATH, text, "amonut"),
+        at("FS110", FEATURE_PATH, text, "now"),
+        at("FS104", FEATURE_PATH, text, "amount AS c"),
+        at("FS112", FEATURE_PATH, text, "clicked"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Jinja and macros keep source positions
+# ---------------------------------------------------------------------------------------
+
+
+def test_error_after_a_multi_line_macro_call_reports_the_source_line(tmp_path: Path) -> None:
+    macros = {"m": "{% macro two() -%}\nCOUNT(*) AS x1,\n  COUNT(*) AS x2\n{%- endmacro %}\n"}
+    text = variant(GOOD_FEATURE, "COUNT(*) AS events", "{{ two() }}").replace("SUM(amount)", "SUM(amonut)")
+    expect(validate(tmp_path, {"f": text}, macros=macros), at("FS102", FEATURE_PATH, text, "amonut"))
+
+
+def test_error_after_a_for_loop_reports_the_source_line(tmp_path: Path) -> None:
+    text = variant(
+        GOOD_FEATURE,
+        "  COUNT(*) AS events,\n",
+        "  {% for a in ['click', 'like', 'share'] %}\n"
+        "  COUNT(*) FILTER (WHERE action = '{{ a }}') AS n_{{ a }},\n"
+        "  {% endfor %}\n",
+    ).replace("SUM(amount)", "SUM(amonut)")
+    expect(validate(tmp_path, {"f": text}), at("FS102", FEATURE_PATH, text, "amonut"))
+
+
+def test_syntax_error_after_a_macro_call_reports_the_source_line(tmp_path: Path) -> None:
+    macros = {"m": "{% macro cnt(a) -%}\nCOUNT(*)\n  FILTER (WHERE action = '{{ a }}')\n{%- endmacro %}\n"}
+    text = variant(GOOD_FEATURE, "COUNT(*) AS events", "{{ cnt('click') }} AS events").replace("SUM(amount)", "SUM(amount")
+    diagnostics = validate(tmp_path, {"f": text}, macros=macros)
+    assert [(d.code, d.line) for d in diagnostics] == [("FS001", locate(text, "SUM(amount")[0])]
+
+
+def test_example_macro_file_keeps_lines(tmp_path: Path) -> None:
+    root = copy_example_project(tmp_path / "p")
+    path = root / "sql/features/post_popularity.sql"
+    text = path.read_text().replace("SECONDS_SINCE(MAX(event_time))", "SECONDS_SINCE(MAX(event_tme))")
+    path.write_text(text)
+    line = text.count("\n", 0, text.index("event_tme")) + 1
+    col = text.index("event_tme") - text.rfind("\n", 0, text.index("event_tme"))
+    assert line > 9  # after the {{ count_action(...) }} calls
+    expect(Project(root).validate(), ("FS102", "sql/features/post_popularity.sql", line, col))
+
+
+def test_var_values_render_as_quoted_literals(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "FROM events\n", "FROM events\nWHERE action = {{ act }}\n")
+    write_project(tmp_path, {"events": EVENTS_CATALOG}, {"f": text})
+    project = Project(tmp_path, {"act": "x' OR '1'='1"})
+    assert project.validate() == []
+    where = project.features["user_stats"].query.args["where"].sql()
+    assert where == "WHERE action = 'x'' OR ''1''=''1'"
+
+
+# ---------------------------------------------------------------------------------------
+# Malformed input never raises
+# ---------------------------------------------------------------------------------------
+
+_FRAGMENTS = [
+    "FEATURE", "SAMPLES", "SELECT", "FROM", "GROUP BY", "WHERE", "COUNT(*)", "AS", "events", "user_id", "amount",
+    "entity", "windows", "(", ")", ",", ";", "1h", "-", "lifetime", "FILTER", "(WHERE", "AS_OF()", "SECONDS_SINCE(",
+    "OVER", "'x'", "\n", "{{", "}}", "{%", "%}", "label", "source", "horizon", "spine", "features", "*", "=", "10x",
+    "CREATE TABLE", "WATERMARK FOR", "INTERVAL", "WITH", "event_time", "'path'", "TIMESTAMP(3)", "--", "/*", "\"",
+]
+_TOKEN_SOUP = st.lists(st.sampled_from(_FRAGMENTS), max_size=30).map(" ".join)
+_HEADER = "FEATURE f (entity user_id, windows (1h));\n"
+
+
+@pytest.fixture(scope="module")
+def fuzz_root() -> Any:
+    root = Path(tempfile.mkdtemp(prefix="featuresql-fuzz-"))
+    write_project(root, {"events": EVENTS_CATALOG, "spine": SPINE_CATALOG}, {"g": GOOD_FEATURE})
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _validate_text(root: Path, folder: str, text: str) -> list[Diagnostic]:
+    path = root / folder / "x.sql"
+    path.write_text(text, encoding="utf-8")
+    try:
+        return Project(root).validate()
+    finally:
+        path.unlink()
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    folder=st.sampled_from(["sql/features", "sql/samples", "catalogs"]),
+    text=st.one_of(st.text(max_size=200), _TOKEN_SOUP, _TOKEN_SOUP.map(lambda t: _HEADER + t)),
+)
+def test_malformed_files_give_diagnostics_never_exceptions(fuzz_root: Path, folder: str, text: str) -> None:
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" warnings
+    diagnostics = _validate_text(fuzz_root, folder, text)
+    assert isinstance(diagnostics, list)
+    for d in diagnostics:
+        assert d.code in CODES
+        assert d.line >= 1 and d.col >= 1
+        assert d.path == f"{folder}/x.sql" or d.path.startswith(("catalogs/", "sql/"))
+
+
+def test_count_without_argument_is_a_diagnostic(tmp_path: Path) -> None:
+    text = variant(GOOD_FEATURE, "COUNT(*)", "COUNT()")
+    diagnostics = validate(tmp_path, {"f": text})
+    assert [d.code for d in diagnostics] and all(d.line == locate(text, "COUNT()")[0] for d in diagnostics)
