@@ -371,6 +371,12 @@ class Label:
 
     ``keys`` are the label query's GROUP BY columns; ``output`` receives the
     aggregate values and the spine time ``t``.
+
+    ``null_key_gives_null`` picks what a spine row with a NULL label key gets.
+    The contract prescribes all-NULL only for a *feature's* NULL entity; for
+    labels, read literally, such a row "has no label events" and so gets the
+    empty-window values (the default, False). True instead mirrors the
+    feature rule. Kept as an explicit switch because the contract is silent.
     """
 
     alias: str
@@ -380,6 +386,7 @@ class Label:
     output: OutputFn
     where: Optional[Predicate] = None
     time_col: str = "event_time"
+    null_key_gives_null: bool = False
 
 
 def label_value(events: Sequence[Mapping[str, Any]], label: Label, k: Sequence[Any], t: Time) -> Any:
@@ -387,12 +394,14 @@ def label_value(events: Sequence[Mapping[str, Any]], label: Label, k: Sequence[A
 
     Forward window, lower edge exclusive and upper edge inclusive. A spine row
     whose label key is NULL matches no event (NULL equals nothing), so by the
-    "negative samples are kept" rule it gets the empty-window values; the
-    contract only prescribes all-NULL for a *feature's* NULL entity.
+    "negative samples are kept" rule it gets the empty-window values, unless
+    the label opts into the feature rule (see :class:`Label`).
     """
     h_ms = parse_window(label.horizon)
     if h_ms is None:
         raise ValueError("a label horizon cannot be lifetime")
+    if label.null_key_gives_null and any(v is None for v in k):
+        return None
     t_ms = to_ms(t)
     rows = []
     if not any(v is None for v in k):

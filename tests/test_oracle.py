@@ -356,6 +356,14 @@ def test_label_window_is_open_below_closed_above() -> None:
     assert hit_for(T - 1) is False
 
 
+def test_null_label_key_policy() -> None:
+    from dataclasses import replace
+
+    events = [ev(None, T + 1, cat="a")]
+    assert label_value(events, HIT, (None,), T) is False  # literal reading: no events
+    assert label_value(events, replace(HIT, null_key_gives_null=True), (None,), T) is None
+
+
 def test_label_counts_and_sums_of_empty_window() -> None:
     total = Label("total", ("k",), "2s", {"s": Agg("sum", "v")}, lambda a, t: a["s"])
     assert label_value([], total, ("a",), T) is None

@@ -1,7 +1,8 @@
 """Property tests: the DuckDB engine against the pure-Python oracle.
 
-Each example builds a tiny project (catalogs, two features, two SAMPLES files),
-writes random events and spine rows as Parquet, runs the engine and compares
+A tiny project (two catalogs, two features, three SAMPLES files) is written
+once per module; each example writes random events and spine rows as Parquet,
+runs the engine and compares
 its rows with tests/oracle.py as multisets (row order is not part of the
 contract). The data generators are biased towards the contract's edges: a
 coarse 250 ms time grid so that events land exactly on ``t - w`` and on ``t``,
@@ -12,7 +13,6 @@ keys so windows collide, and spine rows before any event.
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +109,10 @@ FROM events
 WHERE cat IS NOT NULL
 GROUP BY k, k2;
 """,
+    # Without a label a SAMPLES file is a point-in-time retrieval.
+    "sql/samples/pit.sql": """
+SAMPLES pit (spine spine, features (g));
+""",
 }
 
 EVENTS_SCHEMA = pa.schema(
@@ -200,6 +204,7 @@ HIT = Label(
     horizon="1s",
     aggs={"na": Agg("count_star", filter=_is_a)},
     output=lambda a, t: gt(a["na"], 0),
+    null_key_gives_null=True,  # docs/semantics.md section 6: no entity, no label
 )
 
 TOTAL = Label(
@@ -209,6 +214,7 @@ TOTAL = Label(
     aggs={"s": Agg("sum", "v")},
     output=lambda a, t: a["s"],
     where=lambda r: r["cat"] is not None,
+    null_key_gives_null=True,
 )
 
 # Result types from the contract's table (section 3), per output alias.
@@ -240,6 +246,7 @@ GRID = [BASE + 250 * i for i in range(17)]
 # History well before the grid: inside/just outside a 1 m window of grid times.
 FAR_PAST = [BASE - 120_000, BASE - 60_000, BASE - 59_750]
 BEFORE_ANY_EVENT = BASE - 600_000
+DAY_START = BASE - 12 * 3_600_000  # 2024-03-10 00:00:00 UTC
 
 
 @dataclass(frozen=True)
@@ -248,7 +255,8 @@ class Case:
     spine: list[dict[str, Any]]
     start: int
     end: int
-    # How start/end are handed to the engine: "str" or "datetime" (both UTC).
+    # How start/end are handed to the engine (all UTC): "str" for
+    # 'YYYY-MM-DD HH:MM:SS.fff', "date" for 'YYYY-MM-DD', or "datetime".
     bound_style: str = "str"
 
 
@@ -277,7 +285,7 @@ event_rows = st.fixed_dictionaries(
 
 @st.composite
 def cases(draw: Callable[[Any], Any]) -> Case:
-    events = _with_duplicates(draw, draw(st.lists(event_rows, min_size=1, max_size=14)))
+    events = _with_duplicates(draw, draw(st.lists(event_rows, max_size=14)))
     # Spine times: the grid, far before/after everything, and event times
     # shifted by 0 (t = e.time), by the window lengths (e at exactly t - w),
     # and just off them.
@@ -295,13 +303,15 @@ def cases(draw: Callable[[Any], Any]) -> Case:
     spine = _with_duplicates(draw, draw(st.lists(spine_row, min_size=1, max_size=8)))
     # Half-open [start, end): either everything, or grid-aligned so that
     # events/spine rows sit exactly on the bounds.
-    if draw(st.sampled_from([True, True, False])):
+    style = draw(st.sampled_from(["str", "datetime", "date"]))
+    if style == "date":  # 'YYYY-MM-DD' bounds: midnight UTC, whole day
+        start, end = DAY_START, DAY_START + 86_400_000
+    elif draw(st.sampled_from([True, True, False])):
         start = draw(st.sampled_from([BEFORE_ANY_EVENT - 1, BEFORE_ANY_EVENT]))
         end = BASE + 120_000
     else:
         start = draw(st.sampled_from([BEFORE_ANY_EVENT] + GRID[:12]))
         end = draw(st.sampled_from([g for g in GRID if g > start] + [BASE + 120_000]))
-    style = draw(st.sampled_from(["str", "datetime"]))
     return Case(events, spine, start, end, style)
 
 
@@ -340,11 +350,14 @@ PINNED = Case(
 # --------------------------------------------------------------------------
 
 
-def _write_project(root: Path, case: Case) -> None:
+def _write_sql(root: Path) -> None:
     for rel, text in PROJECT_FILES.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.lstrip())
+
+
+def _write_data(root: Path, case: Case) -> None:
     for name, schema, rows in (("events", EVENTS_SCHEMA, case.events), ("spine", SPINE_SCHEMA, case.spine)):
         (root / "data" / name).mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
@@ -355,18 +368,40 @@ def _bound(ms: int, style: str) -> Any:
     dt = from_ms(ms)
     if style == "datetime":
         return dt
+    if style == "date":
+        assert dt.time() == datetime.min.time(), "date bounds must be midnights"
+        return dt.strftime("%Y-%m-%d")
     return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
 
 
-def _run(case: Case, kind: str, name: str) -> pa.Table:
-    with tempfile.TemporaryDirectory(prefix="fsql-prop-") as tmp:
-        root = Path(tmp)
-        _write_project(root, case)
-        project = Project(root)
+@dataclass
+class Shared:
+    """One project directory and Project per test module.
+
+    Parsing and checking the SQL files costs about as much as running the
+    queries, so the Project is built once and only the Parquet files are
+    rewritten per example. Every query re-reads the data; were the engine to
+    cache data across calls, that would show up here as mismatches, never as
+    false passes against fresh oracle rows.
+    """
+
+    root: Path
+    project: Project
+
+    def run(self, case: Case, kind: str, name: str) -> pa.Table:
+        _write_data(self.root, case)
         start, end = _bound(case.start, case.bound_style), _bound(case.end, case.bound_style)
         if kind == "backfill":
-            return project.backfill_table(name, start, end)
-        return project.samples_table(name, start, end)
+            return self.project.backfill_table(name, start, end)
+        return self.project.samples_table(name, start, end)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    root = tmp_path_factory.mktemp("fsql-prop")
+    _write_sql(root)
+    _write_data(root, PINNED)
+    return Shared(root, Project(root))
 
 
 # --------------------------------------------------------------------------
@@ -476,46 +511,47 @@ def _show(row: Mapping[str, Any]) -> str:
 # Tests
 # --------------------------------------------------------------------------
 
+# Each example costs ~0.2 s of engine time (compile + DuckDB), so 50 examples
+# per test keeps this file near 45 s; raise it locally when hunting bugs.
 PROPERTY_SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 
-def test_project_validates(tmp_path: Path) -> None:
-    _write_project(tmp_path, PINNED)
-    assert Project(tmp_path).validate() == []
+def test_project_validates(shared: Shared) -> None:
+    assert shared.project.validate() == []
 
 
 @PROPERTY_SETTINGS
 @given(case=cases())
 @example(case=PINNED)
-def test_backfill_f_matches_oracle(case: Case) -> None:
+def test_backfill_f_matches_oracle(shared: Shared, case: Case) -> None:
     expected = backfill(case.events, F, case.start, case.end)
-    assert_same_rows(_run(case, "backfill", "f"), expected, ["k", "event_time"], F.columns())
+    assert_same_rows(shared.run(case, "backfill", "f"), expected, ["k", "event_time"], F.columns())
 
 
 @PROPERTY_SETTINGS
 @given(case=cases())
 @example(case=PINNED)
-def test_backfill_g_two_column_entity_matches_oracle(case: Case) -> None:
+def test_backfill_g_two_column_entity_matches_oracle(shared: Shared, case: Case) -> None:
     expected = backfill(case.events, G, case.start, case.end)
-    assert_same_rows(_run(case, "backfill", "g"), expected, ["k", "k2", "event_time"], G.columns())
+    assert_same_rows(shared.run(case, "backfill", "g"), expected, ["k", "k2", "event_time"], G.columns())
 
 
 @PROPERTY_SETTINGS
 @given(case=cases())
 @example(case=PINNED)
-def test_samples_s_matches_oracle(case: Case) -> None:
+def test_samples_s_matches_oracle(shared: Shared, case: Case) -> None:
     expected = samples(
         case.spine, SPINE_COLUMNS, [FeatureInput(F, case.events)], LabelInput(HIT, case.events), case.start, case.end
     )
-    assert_same_rows(_run(case, "samples", "s"), expected, SPINE_COLUMNS, F.columns(), ["hit"])
+    assert_same_rows(shared.run(case, "samples", "s"), expected, SPINE_COLUMNS, F.columns(), ["hit"])
 
 
 @PROPERTY_SETTINGS
 @given(case=cases())
 @example(case=PINNED)
-def test_samples_s2_two_features_and_filtered_label_match_oracle(case: Case) -> None:
+def test_samples_s2_two_features_and_filtered_label_match_oracle(shared: Shared, case: Case) -> None:
     expected = samples(
         case.spine,
         SPINE_COLUMNS,
@@ -524,7 +560,17 @@ def test_samples_s2_two_features_and_filtered_label_match_oracle(case: Case) -> 
         case.start,
         case.end,
     )
-    assert_same_rows(_run(case, "samples", "s2"), expected, SPINE_COLUMNS, F.columns() + G.columns(), ["total"])
+    assert_same_rows(shared.run(case, "samples", "s2"), expected, SPINE_COLUMNS, F.columns() + G.columns(), ["total"])
+
+
+# Fewer examples: the same feature g is already covered by s2; this only has
+# to show that a SAMPLES file without a label is a plain point-in-time join.
+@settings(PROPERTY_SETTINGS, max_examples=20)
+@given(case=cases())
+@example(case=PINNED)
+def test_samples_without_label_matches_oracle(shared: Shared, case: Case) -> None:
+    expected = samples(case.spine, SPINE_COLUMNS, [FeatureInput(G, case.events)], None, case.start, case.end)
+    assert_same_rows(shared.run(case, "samples", "pit"), expected, SPINE_COLUMNS, G.columns())
 
 
 def test_pinned_case_oracle_values() -> None:

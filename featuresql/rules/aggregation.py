@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from featuresql.diagnostics import Diagnostic
-from featuresql.rules.context import QueryContext, inside_aggregate
+from featuresql.rules.context import AS_OF, QueryContext, inside_aggregate, is_own_function
 
 
 def check_aggregation(ctx: QueryContext) -> Iterator[Diagnostic]:
@@ -51,7 +51,8 @@ def check_aggregation(ctx: QueryContext) -> Iterator[Diagnostic]:
                     column, "FS104",
                     f"column {column.name} must be aggregated (COUNT, SUM, AVG, MIN, MAX) or be a GROUP BY key",
                 )
-        if not any(True for _ in inner.find_all(exp.AggFunc)) and not any(
-            True for _ in inner.find_all(exp.Column)
+        # An output needs an aggregate or the as-of time; a constant says nothing about the entity.
+        if not any(True for _ in inner.find_all(exp.AggFunc, exp.Column)) and not any(
+            is_own_function(node, AS_OF) for node in inner.walk()
         ):
             yield ctx.diagnostic(item, "FS113", f"output {item.alias_or_name} aggregates nothing")
