@@ -72,7 +72,7 @@ def validate(project: Project, fmt: str) -> None:
 
 @main.command("compile")
 @click.argument("name")
-@click.option("--target", type=click.Choice(["duckdb"]), default="duckdb", show_default=True)
+@click.option("--target", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True)
 @click.option("--start", default="1970-01-01", show_default=True, help="Range start (UTC), inclusive.")
 @click.option("--end", default="2100-01-01", show_default=True, help="Range end (UTC), exclusive.")
 @project_command
@@ -86,11 +86,13 @@ def compile_(project: Project, name: str, target: str, start: str, end: str) -> 
 @click.option("--start", required=True, help="First event time (UTC), inclusive: YYYY-MM-DD[ HH:MM:SS].")
 @click.option("--end", required=True, help="Last event time (UTC), exclusive.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option("--engine", "engine_name", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True,
+              help="duckdb (embedded, batch) or flink (local mini-cluster, streaming with watermarks).")
 @project_command
-def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out: Path) -> None:
+def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out: Path, engine_name: str) -> None:
     """Write features' per-event update logs to OUT/features/<name>/dt=YYYY-MM-DD/."""
     began = time.perf_counter()
-    summaries = project.backfill(list(names) or None, start, end, out, progress=sys.stderr.isatty())
+    summaries = project.backfill(list(names) or None, start, end, out, progress=sys.stderr.isatty(), engine_name=engine_name)
     for summary in summaries:
         click.echo(summary.describe())
     click.echo(f"backfill: {sum(s.rows for s in summaries):,} rows, {len(summaries)} features, {time.perf_counter() - began:.2f} s")
@@ -118,6 +120,18 @@ def list_(project: Project) -> None:
         click.echo(f"feature  {feature.name:<24} {feature.file}  entity ({', '.join(feature.entity)}) windows ({windows})")
     for definition in project.samples_defs.values():
         click.echo(f"samples  {definition.name:<24} {definition.file}  spine {definition.spine}")
+
+
+@main.command()
+def connectors() -> None:
+    """List the pinned Flink connector and format jars, and whether each is cached."""
+    from featuresql import connectors as jars
+
+    click.echo(f"cache: {jars.cache_dir()}   repositories: {', '.join(jars.repositories())}")
+    for capability, pinned in jars.JARS.items():
+        for jar in pinned:
+            state = "cached" if jars.is_cached(jar) else "missing (fetched on first use)"
+            click.echo(f"{capability:<8} {jar.coordinates:<50} {state:<32} {jar.purpose}")
 
 
 @main.command()

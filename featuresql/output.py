@@ -14,11 +14,13 @@ import os
 import shutil
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 
 @dataclass(frozen=True)
@@ -70,16 +72,32 @@ def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: st
             f"COPY ({relation}) TO '{staging}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, "
             "FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true)"
         )
-        counts: dict[date, int] = {}
-        for day in days:
-            staged = staging / f"dt={day.isoformat()}"
-            final = target / f"dt={day.isoformat()}"
-            if staged.exists():
-                counts[day] = _count_rows(con, staged)
-            _swap(staged if staged.exists() else None, final, target)
-        return counts
+        return publish_staged(staging, days, target, lambda folder: _count_rows(con, folder))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish_staged(
+    staging: Path, days: list[date], target: Path, count_rows: Callable[[Path], int] | None = None
+) -> dict[date, int]:
+    """Swap each day's staged partition into `target` (removing days that have none)."""
+    counts: dict[date, int] = {}
+    for day in days:
+        staged = staging / f"dt={day.isoformat()}"
+        final = target / f"dt={day.isoformat()}"
+        if staged.exists():
+            counts[day] = (count_rows or _parquet_rows)(staged)
+        _swap(staged if staged.exists() else None, final, target)
+    return counts
+
+
+def _parquet_rows(folder: Path) -> int:
+    # Footers only; engines other than DuckDB leave hidden in-progress files we skip.
+    return sum(
+        pq.ParquetFile(path).metadata.num_rows
+        for path in folder.iterdir()
+        if path.is_file() and not path.name.startswith((".", "_"))
+    )
 
 
 def _swap(staged: Path | None, final: Path, target: Path) -> None:

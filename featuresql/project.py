@@ -265,8 +265,12 @@ class Project:
         """The SQL an engine would run for a feature (backfill) or samples definition."""
         from featuresql.engines import duckdb as engine
 
+        if target == "flink":
+            from featuresql.engines import flink
+
+            return flink.compile_definition(self, name, start, end)
         if target != "duckdb":
-            raise FeaturesqlError(f"unknown target {target}; this version compiles for: duckdb")
+            raise FeaturesqlError(f"unknown target {target}; targets: duckdb, flink")
         return engine.compile_definition(self, name, start, end)
 
     def backfill_table(self, name: str, start: Instant, end: Instant) -> pa.Table:
@@ -281,9 +285,17 @@ class Project:
 
         return engine.samples_table(self, name, start, end)
 
-    def backfill(self, names: list[str] | None, start: Instant, end: Instant, out: str | Path, progress: bool = False) -> list[RunSummary]:
+    def backfill(
+        self, names: list[str] | None, start: Instant, end: Instant, out: str | Path, progress: bool = False,
+        engine_name: str = "duckdb",
+    ) -> list[RunSummary]:
         """Write update logs to `out/features/<name>/dt=YYYY-MM-DD/` (atomically, per partition)."""
         from featuresql.engines import duckdb as engine
+
+        if engine_name == "flink":
+            from featuresql.engines import flink
+
+            return flink.backfill(self, names or self.feature_names, start, end, Path(out))
 
         return engine.backfill(self, names or self.feature_names, start, end, Path(out), progress=progress)
 
