@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 from sqlglot import exp
 
+from featuresql.compile import AGGREGATE_CALLS
 from featuresql.definitions import CatalogTable
 from featuresql.plan import AggregatePlan, Measure, _real_division
 from featuresql.rules.context import AS_OF, SECONDS_SINCE, is_own_function
@@ -28,16 +29,8 @@ _TEMPLATES = jinja2.Environment(
     keep_trailing_newline=True,
 )
 
-#: How each measure function is written as a DuckDB window aggregate. SUM of
-#: integers is HUGEINT in DuckDB; the contract says BIGINT.
-_AGGREGATES = {
-    "count": "COUNT({x})",
-    "count_distinct": "COUNT(DISTINCT {x})",
-    "sum": "SUM({x})",
-    "avg": "AVG({x})",
-    "min": "MIN({x})",
-    "max": "MAX({x})",
-}
+#: SUM of integers is HUGEINT in DuckDB; the contract says BIGINT (see _window_aggregate).
+_AGGREGATES = AGGREGATE_CALLS
 
 
 def quote(name: str) -> str:
@@ -164,6 +157,22 @@ def _events_query(
     )
 
 
+def _windowed_columns(plan: AggregatePlan, mode: str) -> dict[str, list[str]]:
+    """The window aggregates, the WINDOW clauses and the output columns of one plan."""
+    key_list = ", ".join(quote(k) for k in plan.keys)
+    return {
+        "window_aggregates": [_window_aggregate(m, w) for w in plan.windows for m in plan.measures],
+        "window_specs": [
+            f"{_window_name(w)} AS (PARTITION BY {key_list} ORDER BY __ts {_frame(w, mode)})" for w in plan.windows
+        ],
+        "outputs": [
+            f"{_output_expression(plan, o.expression, w)} AS {quote(plan.column_name(o, w))}"
+            for o in plan.outputs
+            for w in plan.windows
+        ],
+    }
+
+
 def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: datetime) -> str:
     """The per-event update log of one feature for events with start <= time < end."""
     longest = plan.longest_window_ms
@@ -173,15 +182,7 @@ def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: date
         plan=plan,
         events=_events_query(plan, root, lower, ms(end)),
         key_list=key_list,
-        window_aggregates=[_window_aggregate(m, w) for w in plan.windows for m in plan.measures],
-        window_specs=[
-            f"{_window_name(w)} AS (PARTITION BY {key_list} ORDER BY __ts {_frame(w, 'update')})" for w in plan.windows
-        ],
-        outputs=[
-            f"{_output_expression(plan, o.expression, w)} AS {quote(plan.column_name(o, w))}"
-            for o in plan.outputs
-            for w in plan.windows
-        ],
+        **_windowed_columns(plan, "update"),
         start_ms=ms(start),
     ).strip() + "\n"
 
@@ -224,15 +225,7 @@ def _part(alias: str, plan: AggregatePlan, root: Path, start: datetime, end: dat
         measure_names=[m.name for m in plan.measures],
         null_measures=[f"NULL AS {m.name}" for m in plan.measures],
         events=events,
-        window_aggregates=[_window_aggregate(m, w) for w in plan.windows for m in plan.measures],
-        window_specs=[
-            f"{_window_name(w)} AS (PARTITION BY {key_list} ORDER BY __ts {_frame(w, mode)})" for w in plan.windows
-        ],
-        outputs=[
-            f"{_output_expression(plan, o.expression, w)} AS {quote(plan.column_name(o, w))}"
-            for o in plan.outputs
-            for w in plan.windows
-        ],
+        **_windowed_columns(plan, mode),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
+from featuresql.compile import AGGREGATE_CALLS
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
@@ -36,15 +37,7 @@ QUIRKS: dict[str, str] = {
 #: The computed, never-NULL event-time column every source gets (see null_rowtime).
 ROWTIME = "__rowtime"
 
-#: How each measure function is written as a Flink OVER aggregate.
-_AGGREGATES = {
-    "count": "COUNT({x})",
-    "count_distinct": "COUNT(DISTINCT {x})",
-    "sum": "SUM({x})",
-    "avg": "AVG({x})",
-    "min": "MIN({x})",
-    "max": "MAX({x})",
-}
+_AGGREGATES = AGGREGATE_CALLS
 
 
 def quote(name: str) -> str:
