@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -21,6 +22,9 @@ from featuresql.parse import ParsedFile, parse_source
 from featuresql.plan import AggregatePlan, build_plan
 from featuresql.rules import QueryContext, check_query
 from featuresql.templating import TemplateRenderer
+
+if TYPE_CHECKING:
+    from featuresql.preview import Preview
 
 Instant = str | date | datetime
 CATALOG_DIR = "catalogs"
@@ -51,10 +55,12 @@ class Project:
         self.root = Path(root).resolve()
         self.variables = dict(variables or {})
         self._loaded: _Loaded | None = None
+        #: Definitions written in notebook cells (`define`): lowered name -> (path, text).
+        self._cells: dict[str, tuple[str, str]] = {}
 
     # -- loading ---------------------------------------------------------------------
     def reload(self) -> None:
-        """Forget what was read, so the next access reads the files again."""
+        """Forget what was read, so the next access reads the files again (cell definitions stay)."""
         self._loaded = None
 
     @property
@@ -73,6 +79,9 @@ class Project:
         except (OSError, UnicodeDecodeError) as err:
             state.diagnostics.append(Diagnostic(relative, 1, 1, "FS001", f"cannot read file: {err}"))
             return None
+        return self._parse_text(renderer, relative, text, state)
+
+    def _parse_text(self, renderer: TemplateRenderer, relative: str, text: str, state: _Loaded) -> ParsedFile | None:
         rendered, diagnostics = renderer.render(relative, text)
         state.diagnostics.extend(diagnostics)
         if rendered is None:
@@ -84,10 +93,11 @@ class Project:
             return None
         return parsed
 
-    def _load(self) -> _Loaded:
+    def _load(self, cells: dict[str, tuple[str, str]] | None = None) -> _Loaded:
         state = _Loaded()
         renderer = TemplateRenderer(self.root / MACRO_DIR, self.variables)
         renderer.load_macros()
+        cell_features, cell_samples = self._parse_cells(renderer, self._cells if cells is None else cells, state)
 
         for path in self._files(CATALOG_DIR):
             parsed = self._parse(renderer, path, state)
@@ -102,15 +112,14 @@ class Project:
                 else:
                     state.tables[table.name.lower()] = table
 
-        for path in self._files(FEATURE_DIR):
-            parsed = self._parse(renderer, path, state)
-            if parsed is None:
-                continue
+        for parsed in self._sources(renderer, FEATURE_DIR, state) + cell_features:
             feature, diagnostics = load_feature(parsed)
             state.diagnostics.extend(diagnostics)
             if feature is None:
                 continue
             key = feature.name.lower()
+            if key in state.features and any(parsed is cell for cell in cell_features):
+                _forget(state, key, state.features.pop(key).file)  # a cell overrides the file of the same name
             if key in state.features:
                 state.diagnostics.append(parsed.diagnostic(parsed.statements[0], "FS108",
                     f"feature {feature.name} is also defined in {state.features[key].file}"))
@@ -124,15 +133,14 @@ class Project:
             if not problems and not diagnostics and table is not None:
                 state.plans[key] = build_plan(ctx, feature.name, feature.windows)
 
-        for path in self._files(SAMPLES_DIR):
-            parsed = self._parse(renderer, path, state)
-            if parsed is None:
-                continue
+        for parsed in self._sources(renderer, SAMPLES_DIR, state) + cell_samples:
             samples, diagnostics = load_samples(parsed)
             state.diagnostics.extend(diagnostics)
             if samples is None:
                 continue
             key = samples.name.lower()
+            if key in state.samples and any(parsed is cell for cell in cell_samples):
+                _forget(state, key, state.samples.pop(key).file)
             if key in state.samples or key in state.features:
                 other = state.samples.get(key) or state.features[key]
                 state.diagnostics.append(parsed.diagnostic(parsed.statements[0], "FS108",
@@ -143,6 +151,26 @@ class Project:
         state.diagnostics.extend(renderer.macro_diagnostics)
         state.diagnostics.sort()
         return state
+
+    def _sources(self, renderer: TemplateRenderer, folder: str, state: _Loaded) -> list[ParsedFile]:
+        parsed = (self._parse(renderer, path, state) for path in self._files(folder))
+        return [p for p in parsed if p is not None]
+
+    def _parse_cells(
+        self, renderer: TemplateRenderer, cells: dict[str, tuple[str, str]], state: _Loaded
+    ) -> tuple[list[ParsedFile], list[ParsedFile]]:
+        """Cell definitions parsed like files, split into (features, samples) by their header."""
+        from featuresql.parse.dialect import Header
+
+        features: list[ParsedFile] = []
+        samples: list[ParsedFile] = []
+        for path, text in cells.values():
+            parsed = self._parse_text(renderer, path, text, state)
+            if parsed is not None:
+                header = parsed.statements[0]
+                is_samples = isinstance(header, Header) and header.args["kind"] == "SAMPLES"
+                (samples if is_samples else features).append(parsed)
+        return features, samples
 
     def _check_samples(self, parsed: ParsedFile, samples: SamplesDef, state: _Loaded) -> list[Diagnostic]:
         from sqlglot import exp
@@ -209,6 +237,57 @@ class Project:
                             f"label column {column} is also produced by {seen_columns[column.lower()]}"))
                 state.label_plans[samples.name.lower()] = plan
         return problems
+
+    # -- definitions written in notebook cells ------------------------------------------------
+    def define(self, text: str, path: str = "<cell>") -> tuple[FeatureDef | SamplesDef | None, list[Diagnostic]]:
+        """Check a FEATURE or SAMPLES definition written outside the project's files.
+
+        The text goes through the same path as a file (Jinja, parse, header, query
+        rules, plan), checked against the project's catalogs. When that adds no
+        error, the definition is used from then on by this object, as if it were a
+        file, overriding a file that defines the same name. When it does, nothing
+        changes.
+
+        Args:
+            text: the definition, e.g. a notebook cell.
+            path: the name its diagnostics carry; their lines are lines of `text`.
+
+        Returns:
+            The definition (None if it has errors) and every diagnostic it adds to
+            the project, including problems it causes in other files.
+        """
+        from featuresql.parse.dialect import Header
+
+        scratch = _Loaded()
+        renderer = TemplateRenderer(self.root / MACRO_DIR, self.variables)
+        parsed = self._parse_text(renderer, path, text, scratch)
+        header = parsed.statements[0] if parsed is not None else None
+        if not isinstance(header, Header):
+            if parsed is not None:
+                scratch.diagnostics.append(parsed.diagnostic(header, "FS003",
+                    "a cell definition starts with `FEATURE name (...);` or `SAMPLES name (...);`"))
+            return None, sorted(scratch.diagnostics)
+        before = set(self._state.diagnostics)
+        cells = {**self._cells, header.name.lower(): (path, text)}
+        state = self._load(cells)
+        added = [d for d in state.diagnostics if d not in before]
+        if any(d.severity == "error" for d in added):
+            return None, added
+        self._cells, self._loaded = cells, state
+        key = header.name.lower()
+        return state.features.get(key) or state.samples.get(key), added
+
+    def forget(self, name: str) -> None:
+        """Drop a cell definition, so a file of the same name (if any) applies again."""
+        if self._cells.pop(name.lower(), None) is not None:
+            self._loaded = None
+
+    @property
+    def cells(self) -> dict[str, str]:
+        """The text of each definition made with `define`, by name."""
+        state = self._state
+        names = {**{k: f.name for k, f in state.features.items()}, **{k: s.name for k, s in state.samples.items()}}
+        return {names.get(key, key): text for key, (_, text) in self._cells.items()}
 
     # -- what the project holds -----------------------------------------------------------
     @property
@@ -304,6 +383,35 @@ class Project:
         from featuresql.engines import duckdb as engine
 
         return engine.samples(self, name, start, end, Path(out))
+
+    def preview(
+        self,
+        name: str,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        entity: object = None,
+        limit: int | None = 1000,
+    ) -> Preview:
+        """A quick look at a feature's update log or a samples definition's rows.
+
+        See `featuresql.preview.preview`: by default the last day of data; the
+        entity filter and the limit are applied inside the SQL.
+        """
+        from featuresql.preview import preview
+
+        return preview(self, name, start, end, entity, limit)
+
+    def _repr_html_(self) -> str:
+        from featuresql.notebook.html import project_html
+
+        return project_html(self)
+
+
+def _forget(state: _Loaded, key: str, file: str) -> None:
+    """Drop what a file contributed, when a cell definition of the same name takes its place."""
+    state.plans.pop(key, None)
+    state.label_plans.pop(key, None)
+    state.diagnostics = [d for d in state.diagnostics if d.path != file]
 
 
 def _duplicate_outputs(ctx: QueryContext) -> list[Diagnostic]:

@@ -33,8 +33,12 @@ _TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP_S")
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    # A progress bar from DuckDB itself would interleave with ours.
-    con.execute("SET enable_progress_bar = false")
+    # A progress bar from DuckDB itself would interleave with ours. Inside a Jupyter
+    # kernel without ipywidgets DuckDB refuses the setting; the bar is off there anyway.
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
     return con
 
 
