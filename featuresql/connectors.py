@@ -13,6 +13,7 @@ Where they go: `FEATURESQL_JAR_CACHE`, else `~/.cache/featuresql/jars`.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.request
 import uuid
@@ -121,7 +122,7 @@ def ensure(jar: Jar) -> Path:
                 continue
             partial.replace(target)  # atomic: the cache never holds half a jar
             return target
-        except OSError as err:
+        except (OSError, ValueError, http.client.HTTPException) as err:  # ValueError: a mirror URL without a scheme
             errors.append(f"{url}: {err}")
         finally:
             partial.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -69,7 +70,7 @@ def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: st
     try:
         relation = f"SELECT *, strftime({_ident(time_column)}, '%Y-%m-%d') AS dt FROM ({query}) AS result"
         con.execute(
-            f"COPY ({relation}) TO '{staging}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, "
+            f"COPY ({relation}) TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, "
             "FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true)"
         )
         return publish_staged(staging, days, target, lambda folder: _count_rows(con, folder))
@@ -81,6 +82,11 @@ def publish_staged(
     staging: Path, days: list[date], target: Path, count_rows: Callable[[Path], int] | None = None
 ) -> dict[date, int]:
     """Swap each day's staged partition into `target` (removing days that have none)."""
+    unexpected = sorted(p.name for p in staging.iterdir() if not _DAY_FOLDER.match(p.name)) if staging.exists() else []
+    if unexpected:
+        # Not day partitions (a `dt` column of the data's own?): publishing would
+        # treat the run's days as empty and remove them, so stop instead.
+        raise RuntimeError(f"the run staged {', '.join(unexpected[:3])}, which are not day partitions; nothing was published")
     counts: dict[date, int] = {}
     for day in days:
         staged = staging / f"dt={day.isoformat()}"
@@ -150,8 +156,15 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _count_rows(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
-    row = con.execute(f"SELECT count(*) FROM read_parquet('{folder}/*.parquet')").fetchall()[0]
+    row = con.execute(f"SELECT count(*) FROM read_parquet({_literal(str(folder) + '/*.parquet')})").fetchall()[0]
     return int(row[0])
+
+
+_DAY_FOLDER = re.compile(r"^dt=\d{4}-\d{2}-\d{2}$")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _ident(name: str) -> str:

@@ -197,6 +197,8 @@ class Project:
             problems.append(parsed.diagnostic(at("spine", samples.spine), "FS101",
                 f"unknown spine table {samples.spine}: no catalogs/*.sql declares it"))
         seen_columns: dict[str, str] = {c.name.lower(): f"spine {samples.spine}" for c in spine.columns} if spine else {}
+        if PARTITION_COLUMN in seen_columns:
+            problems.append(parsed.diagnostic(at("spine", samples.spine), "FS109", _RESERVED + f" (spine {samples.spine} has it)"))
         for name in samples.features:
             feature = state.features.get(name.lower())
             if feature is None:
@@ -424,5 +426,16 @@ def _duplicate_outputs(ctx: QueryContext) -> list[Diagnostic]:
             name = item.alias.lower()
             if name in seen:
                 problems.append(ctx.diagnostic(item.args["alias"], "FS109", f"output {item.alias} is defined twice"))
+            if ctx.role == "label" and name == PARTITION_COLUMN:
+                problems.append(ctx.diagnostic(item.args["alias"], "FS109", _RESERVED))
             seen.add(name)
+    group = ctx.query.args.get("group")
+    for node in group.expressions if group else []:
+        if isinstance(node, exp.Column) and node.name.lower() == PARTITION_COLUMN:
+            problems.append(ctx.diagnostic(node, "FS109", _RESERVED))
     return problems
+
+
+#: Outputs are partitioned into `dt=YYYY-MM-DD` folders; a column of that name would collide.
+PARTITION_COLUMN = "dt"
+_RESERVED = "the column name dt is reserved for the output's day partitions; rename it"

@@ -69,3 +69,24 @@ def days_between(start: datetime, end: datetime) -> list[date]:
         days.append(day)
         day += timedelta(days=1)
     return days
+
+
+def parse_range(start: str | date | datetime, end: str | date | datetime) -> tuple[datetime, datetime]:
+    """A half-open UTC range; ValueError with a user-facing message when it is not one."""
+    lower, upper = parse_instant(start), parse_instant(end)
+    if upper <= lower:
+        raise ValueError(f"--end ({upper}) must be after --start ({lower})")
+    # Window arithmetic reaches far before --start (lifetime, long windows): keep clear of year 1.
+    if lower < datetime(1900, 1, 1) or upper > datetime(9000, 1, 1):
+        raise ValueError("--start and --end must lie between 1900-01-01 and 9000-01-01")
+    return lower, upper
+
+
+def require_whole_days(start: datetime, end: datetime) -> None:
+    """Partitions are whole UTC days and are replaced whole: a run that writes them must cover whole days."""
+    for name, value in (("--start", start), ("--end", end)):
+        if value != datetime(value.year, value.month, value.day):
+            raise ValueError(
+                f"{name} {value} is not midnight: runs that write dt= partitions cover whole UTC days "
+                "(a partial day would replace the whole partition); use backfill_table/samples_table for a slice"
+            )

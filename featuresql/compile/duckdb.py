@@ -150,8 +150,10 @@ def _events_query(
         conditions.append(f"{time} {'<=' if upper_inclusive else '<'} {timestamp_literal(upper_ms)}")
     if lower_ms is not None:
         conditions.append(f"{time} >= {timestamp_literal(lower_ms)}")
-    columns = [quote(k) for k in plan.keys] + [f"epoch_ms({time}) AS __ts"]
-    columns += [f"{render(m.input.transform(_real_division))} AS {m.name}" for m in plan.measures]
+    # DuckDB 2.0 takes epoch_ms() only of a microsecond TIMESTAMP; files written by
+    # pandas hold nanoseconds, others milliseconds, so times are cast first.
+    columns = [quote(k) for k in plan.keys] + [f"epoch_ms(CAST({time} AS TIMESTAMP)) AS __ts"]
+    columns += [f"{_measure_input(m)} AS {m.name}" for m in plan.measures]
     return (
         "SELECT\n  " + ",\n  ".join(columns) + f"\nFROM {scan(plan.source, root)}\nWHERE " + "\n  AND ".join(conditions)
     )
@@ -171,6 +173,13 @@ def _windowed_columns(plan: AggregatePlan, mode: str) -> dict[str, list[str]]:
             for w in plan.windows
         ],
     }
+
+
+def _measure_input(measure: Measure) -> str:
+    value = render(measure.input.transform(_real_division))
+    if measure.result_type.is_type(*exp.DataType.TEMPORAL_TYPES):
+        return f"CAST({value} AS TIMESTAMP)"  # see the epoch_ms note in _events_query
+    return value
 
 
 def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: datetime) -> str:
@@ -242,8 +251,8 @@ def compile_samples(
     parts = [_part(f"feature_{i}", plan, root, start, end, label=False) for i, plan in enumerate(features)]
     if label is not None:
         parts.append(_part("label", label, root, start, end, label=True))
-    # DuckDB 2.0 cannot take epoch_ms() of a TIMESTAMP_MS, so the spine keeps
-    # TIMESTAMP inside and only the output is cast to millisecond precision.
+    # DuckDB 2.0 takes epoch_ms() only of a microsecond TIMESTAMP, so the spine's
+    # time is TIMESTAMP inside and only the output is cast to millisecond precision.
     select_list = [
         f"CAST(spine.{quote(c.name)} AS TIMESTAMP_MS) AS {quote(c.name)}" if c.name == spine.time_column
         else f"spine.{quote(c.name)}"
@@ -251,7 +260,10 @@ def compile_samples(
     ]
     for part, plan in zip(parts, features + ([label] if label else [])):
         select_list += [f"{part.alias}.{quote(column)}" for column in plan.output_columns]
-    spine_columns = [quote(c.name) for c in spine.columns]
+    spine_columns = [
+        f"CAST({quote(c.name)} AS TIMESTAMP) AS {quote(c.name)}" if c.name == spine.time_column else quote(c.name)
+        for c in spine.columns
+    ]
     return _TEMPLATES.get_template("duckdb_samples.sql.j2").render(
         name=name,
         spine_scan=scan(spine, root),

@@ -85,7 +85,11 @@ def source_ddl(table: CatalogTable, root: Path) -> str:
     return (
         f"CREATE TEMPORARY TABLE {quote(source_name(table))} (\n{body}\n) WITH (\n"
         f"  'connector' = 'filesystem',\n  'path' = 'file://{data_directory(table, root)}',\n"
-        f"  'format' = '{table.format}'\n)"
+        f"  'format' = '{table.format}'"
+        # Without it Flink reads Parquet timestamps in the JVM's time zone, whatever
+        # table.local-time-zone says; the contract's times are UTC.
+        + (",\n  'parquet.utc-timezone' = 'true'" if table.format == "parquet" else "")
+        + "\n)"
     )
 
 

@@ -21,7 +21,7 @@ from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.output import RunSummary, write_partitions
 from featuresql.plan import AggregatePlan
-from featuresql.timeutil import days_between, parse_instant
+from featuresql.timeutil import days_between, parse_range, require_whole_days
 
 if TYPE_CHECKING:
     from featuresql.project import Instant, Project
@@ -42,13 +42,13 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _range(start: "Instant", end: "Instant") -> tuple[datetime, datetime]:
+def _range(start: "Instant", end: "Instant", whole_days: bool = False) -> tuple[datetime, datetime]:
     try:
-        lower, upper = parse_instant(start), parse_instant(end)
+        lower, upper = parse_range(start, end)
+        if whole_days:
+            require_whole_days(lower, upper)
     except ValueError as err:
         raise FeaturesqlError(str(err)) from None
-    if upper <= lower:
-        raise FeaturesqlError(f"--end ({upper}) must be after --start ({lower})")
     return lower, upper
 
 
@@ -178,6 +178,14 @@ def engine_errors() -> Iterator[None]:
         raise FeaturesqlError(f"DuckDB failed while running the job: {err}") from None
 
 
+def _is_boolean(con: duckdb.DuckDBPyConnection, target: Path, column: str) -> bool:
+    """Only a yes/no label has a rate; a count label would print nonsense percentages."""
+    described = con.execute(
+        f"DESCRIBE SELECT {sql.quote(column)} FROM read_parquet({sql.sql_literal(str(target) + '/dt=*/*.parquet')})"
+    ).fetchall()
+    return bool(described) and str(described[0][1]) == "BOOLEAN"
+
+
 def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
     lower, upper = _range(start, end)
     con = connect()
@@ -193,7 +201,7 @@ def samples_table(project: "Project", name: str, start: "Instant", end: "Instant
 
 
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path, progress: bool = False) -> list[RunSummary]:
-    lower, upper = _range(start, end)
+    lower, upper = _range(start, end, whole_days=True)
     con = connect()
     plans = [(n, _backfill_sql(con, project, n, lower, upper)) for n in names]  # all errors before any work
     summaries = []
@@ -210,7 +218,7 @@ def backfill(project: "Project", names: list[str], start: "Instant", end: "Insta
 
 
 def samples(project: "Project", name: str, start: "Instant", end: "Instant", out: Path) -> RunSummary:
-    lower, upper = _range(start, end)
+    lower, upper = _range(start, end, whole_days=True)
     con = connect()
     spine, features, label, query = _samples_sql(con, project, name, lower, upper)
     began = time.perf_counter()
@@ -218,17 +226,33 @@ def samples(project: "Project", name: str, start: "Instant", end: "Instant", out
     with engine_errors():
         counts = write_partitions(con, millisecond_timestamps(con, query), spine.time_column, days_between(lower, upper), target)
     label_rate = None
-    if label is not None and counts:
-        column = label.output_columns[0]
-        row = con.execute(
-            f"SELECT avg(CAST({sql.quote(column)} AS DOUBLE)) FROM read_parquet('{target}/dt=*/*.parquet', hive_partitioning = true) "
-            f"WHERE dt >= '{lower.date()}' AND dt <= '{upper.date()}'"
-        ).fetchall()[0]
-        label_rate = float(row[0]) if row and row[0] is not None else None
-    spine_nulls = con.execute(
-        f"SELECT count(*) FILTER (WHERE {sql.quote(spine.time_column)} IS NULL) FROM {sql.scan(spine, project.root)}"
-    ).fetchall()[0]
-    skipped = {f"{spine.name}: NULL {spine.time_column}": int(spine_nulls[0]) if spine_nulls else 0}
+    label_column = label.output_columns[0] if label is not None else None
+    with engine_errors():
+        if label_column is not None and counts and _is_boolean(con, target, label_column):
+            # Over the days this run wrote, not whatever else the folder holds.
+            days = ", ".join(sql.sql_literal(day.isoformat()) for day in counts)
+            row = con.execute(
+                f"SELECT avg(CAST({sql.quote(label_column)} AS DOUBLE)) FROM read_parquet("
+                f"{sql.sql_literal(str(target) + '/dt=*/*.parquet')}, hive_partitioning = true) WHERE dt IN ({days})"
+            ).fetchall()[0]
+            label_rate = float(row[0]) if row[0] is not None else None
+    spine_time = sql.quote(spine.time_column)
+    in_range = (
+        f"{spine_time} >= TIMESTAMP '{sql.timestamp_text(lower)}' AND {spine_time} < TIMESTAMP '{sql.timestamp_text(upper)}'"
+    )
+    key_sets = {tuple(plan.keys) for plan in features + ([label] if label else [])}
+    counters = [f"count(*) FILTER (WHERE {spine_time} IS NULL)"] + [
+        f"count(*) FILTER (WHERE {in_range} AND ({' OR '.join(f'{sql.quote(k)} IS NULL' for k in keys)}))"
+        for keys in sorted(key_sets)
+    ]
+    with engine_errors():
+        found = con.execute(f"SELECT {', '.join(counters)} FROM {sql.scan(spine, project.root)}").fetchall()[0]
+    skipped = {f"{spine.name}: NULL {spine.time_column}": int(found[0])}
+    # Kept with NULL features (docs/semantics.md section 6), and counted here.
+    skipped.update({
+        f"{spine.name}: NULL key ({', '.join(keys)}), features NULL": int(count)
+        for keys, count in zip(sorted(key_sets), found[1:])
+    })
     return RunSummary(
         name=project.samples_def(name).name, kind="samples", out=target, rows=sum(counts.values()),
         partitions=len(counts), seconds=time.perf_counter() - began, skipped_rows=skipped, label_rate=label_rate,

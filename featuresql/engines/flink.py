@@ -24,7 +24,7 @@ from featuresql import connectors
 from featuresql.compile import flink as sql
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.output import RunSummary, publish_staged
-from featuresql.timeutil import days_between
+from featuresql.timeutil import days_between, parse_range, require_whole_days
 
 if TYPE_CHECKING:
     from featuresql.project import Instant, Project
@@ -66,10 +66,14 @@ def environment() -> Any:
     return env
 
 
-def _range(start: "Instant", end: "Instant") -> tuple[datetime, datetime]:
-    from featuresql.engines.duckdb import _range as duckdb_range
-
-    return duckdb_range(start, end)
+def _range(start: "Instant", end: "Instant", whole_days: bool = False) -> tuple[datetime, datetime]:
+    try:
+        lower, upper = parse_range(start, end)
+        if whole_days:
+            require_whole_days(lower, upper)
+    except ValueError as err:
+        raise FeaturesqlError(str(err)) from None
+    return lower, upper
 
 
 def _execute(env: Any, statement: str) -> Any:
@@ -158,7 +162,7 @@ def backfill_table(project: "Project", name: str, start: "Instant", end: "Instan
 
 
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path) -> list[RunSummary]:
-    lower, upper = _range(start, end)
+    lower, upper = _range(start, end, whole_days=True)
     summaries = []
     for name in names:
         plan = project.feature_plan(name)

@@ -27,6 +27,8 @@ def check_aggregation(ctx: QueryContext) -> Iterator[Diagnostic]:
             anchor, "FS105",
             f"GROUP BY ({', '.join(group_names) or 'nothing'}) must list exactly the entity ({', '.join(ctx.keys)})",
         )
+    if not any(True for _ in query.find_all(exp.AggFunc)):
+        yield ctx.diagnostic(query, "FS113", f"a {ctx.role} query needs at least one aggregate (COUNT, SUM, AVG, MIN, MAX)")
     where = query.args.get("where")
     if where is not None:
         for agg in where.find_all(exp.AggFunc):

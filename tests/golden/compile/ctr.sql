@@ -9,7 +9,7 @@ WITH spine AS MATERIALIZED (
     post_id,
     author_id,
     position,
-    event_time
+    CAST(event_time AS TIMESTAMP) AS event_time
   FROM read_parquet('<root>/data/impressions/*.parquet', union_by_name = true)
   WHERE event_time IS NOT NULL
     AND event_time >= TIMESTAMP '2026-01-10 00:00:00.000'
@@ -20,7 +20,7 @@ feature_0_input AS (
   FROM (
     SELECT
       user_id,
-      epoch_ms(event_time) AS __ts,
+      epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
       1 AS __m0,
       CASE WHEN action = 'click' THEN 1 END AS __m1,
       CAST(dwell_ms AS BIGINT) AS __m2,
@@ -127,11 +127,11 @@ feature_1_input AS (
   FROM (
     SELECT
       user_id,
-      epoch_ms(event_time) AS __ts,
+      epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
       1 AS __m0,
       post_id AS __m1,
       CAST(position AS DOUBLE) AS __m2,
-      event_time AS __m3
+      CAST(event_time AS TIMESTAMP) AS __m3
     FROM read_parquet('<root>/data/impressions/*.parquet', union_by_name = true)
     WHERE event_time IS NOT NULL
       AND user_id IS NOT NULL
@@ -188,12 +188,12 @@ feature_2_input AS (
   FROM (
     SELECT
       post_id,
-      epoch_ms(event_time) AS __ts,
+      epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
       CASE WHEN action = 'click' THEN 1 END AS __m0,
       CASE WHEN action = 'like' THEN 1 END AS __m1,
       CASE WHEN action = 'repost' THEN 1 END AS __m2,
       user_id AS __m3,
-      event_time AS __m4
+      CAST(event_time AS TIMESTAMP) AS __m4
     FROM read_parquet('<root>/data/engagements/*.parquet', union_by_name = true)
     WHERE event_time IS NOT NULL
       AND post_id IS NOT NULL
@@ -258,7 +258,7 @@ feature_3_input AS (
   FROM (
     SELECT
       author_id,
-      epoch_ms(event_time) AS __ts,
+      epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
       CASE WHEN action = 'click' THEN 1 END AS __m0,
       user_id AS __m1,
       CAST(dwell_ms AS BIGINT) AS __m2,
@@ -319,10 +319,10 @@ feature_4_input AS (
     SELECT
       user_id,
       author_id,
-      epoch_ms(event_time) AS __ts,
+      epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
       CASE WHEN action = 'click' THEN 1 END AS __m0,
       CASE WHEN action IN ('like', 'repost') THEN 1 END AS __m1,
-      CASE WHEN action = 'click' THEN event_time END AS __m2
+      CAST(CASE WHEN action = 'click' THEN event_time END AS TIMESTAMP) AS __m2
     FROM read_parquet('<root>/data/engagements/*.parquet', union_by_name = true)
     WHERE event_time IS NOT NULL
       AND user_id IS NOT NULL
@@ -376,7 +376,7 @@ label_input AS (
     SELECT
       user_id,
       post_id,
-      epoch_ms(event_time) AS __ts,
+      epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
       CASE WHEN action = 'click' THEN 1 END AS __m0
     FROM read_parquet('<root>/data/engagements/*.parquet', union_by_name = true)
     WHERE event_time IS NOT NULL

@@ -4,12 +4,12 @@
 WITH events AS (
   SELECT
     post_id,
-    epoch_ms(event_time) AS __ts,
+    epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
     CASE WHEN action = 'click' THEN 1 END AS __m0,
     CASE WHEN action = 'like' THEN 1 END AS __m1,
     CASE WHEN action = 'repost' THEN 1 END AS __m2,
     user_id AS __m3,
-    event_time AS __m4
+    CAST(event_time AS TIMESTAMP) AS __m4
   FROM read_parquet('<root>/data/engagements/*.parquet', union_by_name = true)
   WHERE event_time IS NOT NULL
     AND post_id IS NOT NULL

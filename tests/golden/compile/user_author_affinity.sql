@@ -5,10 +5,10 @@ WITH events AS (
   SELECT
     user_id,
     author_id,
-    epoch_ms(event_time) AS __ts,
+    epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
     CASE WHEN action = 'click' THEN 1 END AS __m0,
     CASE WHEN action IN ('like', 'repost') THEN 1 END AS __m1,
-    CASE WHEN action = 'click' THEN event_time END AS __m2
+    CAST(CASE WHEN action = 'click' THEN event_time END AS TIMESTAMP) AS __m2
   FROM read_parquet('<root>/data/engagements/*.parquet', union_by_name = true)
   WHERE event_time IS NOT NULL
     AND user_id IS NOT NULL

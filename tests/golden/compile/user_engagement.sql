@@ -4,7 +4,7 @@
 WITH events AS (
   SELECT
     user_id,
-    epoch_ms(event_time) AS __ts,
+    epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
     1 AS __m0,
     CASE WHEN action = 'click' THEN 1 END AS __m1,
     CAST(dwell_ms AS BIGINT) AS __m2,

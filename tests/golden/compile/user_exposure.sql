@@ -4,11 +4,11 @@
 WITH events AS (
   SELECT
     user_id,
-    epoch_ms(event_time) AS __ts,
+    epoch_ms(CAST(event_time AS TIMESTAMP)) AS __ts,
     1 AS __m0,
     post_id AS __m1,
     CAST(position AS DOUBLE) AS __m2,
-    event_time AS __m3
+    CAST(event_time AS TIMESTAMP) AS __m3
   FROM read_parquet('<root>/data/impressions/*.parquet', union_by_name = true)
   WHERE event_time IS NOT NULL
     AND user_id IS NOT NULL

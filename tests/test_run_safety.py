@@ -1,0 +1,114 @@
+"""What a run must never do to a user's data or outputs: found in review, pinned here.
+
+Real DuckDB runs on tiny Parquet files written in each test.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from helpers import EVENTS_CATALOG, GOOD_FEATURE, SPINE_CATALOG, write_project
+
+from featuresql import FeaturesqlError, Project
+
+SAMPLES = """\
+SAMPLES s (spine spine, features (user_stats), label (source events, horizon 10m));
+SELECT COUNT(*) FILTER (WHERE action = 'click') > 0 AS clicked_next
+FROM events
+GROUP BY user_id, item_id;
+"""
+T0 = datetime(2026, 1, 10, 12)
+
+
+def _events(root: Path, unit: str = "ms") -> None:
+    rows = {
+        "user_id": ["u1", "u1", "u2", None],
+        "item_id": ["i1", "i1", "i2", "i1"],
+        "action": ["view", "click", "click", "click"],
+        "amount": [1, 2, 3, 4],
+        "clicked": [False, True, True, True],
+        "event_time": [T0, T0.replace(minute=5), T0, T0],
+    }
+    table = pa.table(rows).cast(pa.schema([
+        ("user_id", pa.string()), ("item_id", pa.string()), ("action", pa.string()), ("amount", pa.int64()),
+        ("clicked", pa.bool_()), ("event_time", pa.timestamp(unit)),
+    ]))
+    (root / "data" / "events").mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, root / "data" / "events" / "part-0.parquet")
+
+
+def _spine(root: Path) -> None:
+    table = pa.table({
+        "user_id": ["u1", None, "u2"],
+        "item_id": ["i1", "i1", "i2"],
+        "event_time": pa.array([T0.replace(minute=1), T0.replace(minute=1), T0.replace(minute=1)], pa.timestamp("ms")),
+    })
+    (root / "data" / "spine").mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, root / "data" / "spine" / "part-0.parquet")
+
+
+def _project(root: Path, samples: str = SAMPLES, spine: str = SPINE_CATALOG) -> Project:
+    write_project(root, {"events": EVENTS_CATALOG, "spine": spine}, {"user_stats": GOOD_FEATURE}, {"s": samples})
+    _events(root)
+    _spine(root)
+    return Project(root)
+
+
+def test_partial_day_writes_are_refused_and_leave_partitions_alone(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    out = tmp_path / "out"
+    project.backfill(["user_stats"], "2026-01-10", "2026-01-11", out)
+    before = pq.read_table(out / "features" / "user_stats").num_rows
+    with pytest.raises(FeaturesqlError, match="not midnight"):
+        project.backfill(["user_stats"], "2026-01-10 12:00", "2026-01-10 13:00", out)
+    with pytest.raises(FeaturesqlError, match="not midnight"):
+        project.samples("s", "2026-01-10", "2026-01-10 18:00", out)
+    assert pq.read_table(out / "features" / "user_stats").num_rows == before == 3
+    # A slice is still available as a table, which replaces nothing.
+    assert project.backfill_table("user_stats", "2026-01-10 12:00", "2026-01-10 12:01").num_rows == 2
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("spine column", None),
+        ("label alias", SAMPLES.replace("AS clicked_next", "AS dt")),
+    ],
+)
+def test_dt_is_reserved_for_partitions(tmp_path: Path, where: str, text: str | None) -> None:
+    spine = SPINE_CATALOG.replace("  item_id    VARCHAR,\n", "  item_id    VARCHAR,\n  dt VARCHAR,\n") if text is None else SPINE_CATALOG
+    project = _project(tmp_path, samples=text or SAMPLES, spine=spine)
+    codes = [(d.code, "dt is reserved" in d.message) for d in project.validate()]
+    assert ("FS109", True) in codes, (where, project.validate())
+
+
+def test_nanosecond_timestamps_from_pandas_are_read(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _events(tmp_path, unit="ns")
+    log = project.backfill_table("user_stats", "2026-01-10", "2026-01-11")
+    assert log.schema.field("event_time").type == pa.timestamp("ms")
+    assert sorted(log.column("events_1h").to_pylist()) == [1, 1, 2]
+
+
+def test_samples_summary_counts_null_keys_and_rates_only_boolean_labels(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    summary = project.samples("s", "2026-01-10", "2026-01-11", tmp_path / "out")
+    assert summary.rows == 3
+    # u1/i1 clicks at 12:05, within 10 minutes of 12:01; u2 clicked before; the NULL-key row has no label.
+    assert summary.label_rate == pytest.approx(1 / 2)
+    null_keyed = {reason: count for reason, count in summary.skipped_rows.items() if "NULL key" in reason}
+    assert sum(null_keyed.values()) >= 1 and all(count == 1 for count in null_keyed.values())
+
+    counting = SAMPLES.replace("COUNT(*) FILTER (WHERE action = 'click') > 0 AS clicked_next", "COUNT(*) AS next_events")
+    other = _project(tmp_path / "counting", samples=counting)
+    assert other.samples("s", "2026-01-10", "2026-01-11", tmp_path / "out2").label_rate is None
+
+
+def test_a_feature_without_aggregates_is_a_diagnostic(tmp_path: Path) -> None:
+    feature = GOOD_FEATURE.replace("  COUNT(*) AS events,\n  SUM(amount) AS total\n", "  AS_OF() AS t\n")
+    write_project(tmp_path, {"events": EVENTS_CATALOG}, {"user_stats": feature})
+    assert [d.code for d in Project(tmp_path).validate()] == ["FS113"]
