@@ -63,10 +63,8 @@ def validate(project: Project, fmt: str) -> None:
         click.echo(render(diagnostics, fmt))
     errors = sum(d.severity == "error" for d in diagnostics)
     if fmt == "text":
-        files = len(project.tables) + len(project.features) + len(project.samples_defs)
-        summary = f"{errors} error(s)" if errors else f"ok: {len(project.tables)} tables, {len(project.features)} features, {len(project.samples_defs)} samples"
-        click.echo(summary if errors else summary, err=bool(errors))
-        del files
+        counts = f"{len(project.tables)} tables, {len(project.features)} features, {len(project.samples_defs)} samples"
+        click.echo(f"{errors} error(s)" if errors else f"ok: {counts}", err=bool(errors))
     sys.exit(1 if errors else 0)
 
 

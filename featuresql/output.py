@@ -10,18 +10,23 @@ has no rows.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import re
 import shutil
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
+
 import pyarrow.parquet as pq
+
+from featuresql.diagnostics import FeaturesqlError
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,29 @@ def clean_stale_staging(target: Path) -> None:
 def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: str, days: list[date], target: Path) -> dict[date, int]:
     """Run `query` and store its rows by UTC day of `time_column`; returns rows per day."""
     target.mkdir(parents=True, exist_ok=True)
+    with exclusive(target):
+        return _write_locked(con, query, time_column, days, target)
+
+
+@contextmanager
+def exclusive(target: Path) -> Iterator[None]:
+    """One run at a time per output folder: another run would delete our staging.
+
+    The lock is taken on the folder itself (flock works on directories), so
+    it leaves nothing behind.
+    """
+    descriptor = os.open(target, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FeaturesqlError(f"another featuresql run is writing {target}; wait for it to finish") from None
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _write_locked(con: duckdb.DuckDBPyConnection, query: str, time_column: str, days: list[date], target: Path) -> dict[date, int]:
     clean_stale_staging(target)
     staging = target / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
@@ -86,7 +114,7 @@ def publish_staged(
     if unexpected:
         # Not day partitions (a `dt` column of the data's own?): publishing would
         # treat the run's days as empty and remove them, so stop instead.
-        raise RuntimeError(f"the run staged {', '.join(unexpected[:3])}, which are not day partitions; nothing was published")
+        raise FeaturesqlError(f"the run staged {', '.join(unexpected[:3])}, which are not day partitions; nothing was published")
     counts: dict[date, int] = {}
     for day in days:
         staged = staging / f"dt={day.isoformat()}"

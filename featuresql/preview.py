@@ -228,6 +228,9 @@ def entity_filter(table: CatalogTable, keys: Sequence[str], entity: EntityFilter
     for column, value in raw.items():
         if table.column(str(column)) is None:
             raise FeaturesqlError(f"entity filter: {table.name} has no column {column}")
+        if keys and str(column).lower() not in {k.lower() for k in keys}:
+            # Filtering a feature's events on anything but its keys would change the values shown.
+            raise FeaturesqlError(f"entity filter: {column} is not a key of this feature (keys: {', '.join(keys)})")
         values = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
         if not values:
             raise FeaturesqlError(f"entity filter: no value given for {column}")

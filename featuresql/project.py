@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+from sqlglot import exp
 
 from featuresql.catalog import load_catalog_table
 from featuresql.definitions import CatalogTable, FeatureDef, SamplesDef
@@ -206,10 +207,17 @@ class Project:
                 problems.append(parsed.diagnostic(at("features", name), "FS121", f"unknown feature {name} (known: {known})"))
                 continue
             if spine is not None:
+                source = state.tables.get(feature.source.lower())
                 for key in feature.entity:
-                    if spine.column(key) is None:
+                    spine_column = spine.column(key)
+                    source_column = source.column(key) if source is not None else None
+                    if spine_column is None:
                         problems.append(parsed.diagnostic(at("features", name), "FS122",
                             f"feature {name} is keyed by {key}, which spine {spine.name} does not have"))
+                    elif source_column is not None and not _same_key_type(spine_column.type, source_column.type):
+                        problems.append(parsed.diagnostic(at("features", name), "FS122",
+                            f"key {key} is {spine_column.type.sql()} in spine {spine.name} but "
+                            f"{source_column.type.sql()} in {source.name}: keys must have one type to match"))
             plan = state.plans.get(name.lower())
             for column in plan.output_columns if plan else []:
                 if column.lower() in seen_columns:
@@ -230,6 +238,12 @@ class Project:
                     if isinstance(node, exp.Column) and spine.column(node.name) is None:
                         label_problems.append(parsed.diagnostic(node, "FS122",
                             f"label key {node.name} is not a column of spine {spine.name}"))
+                    elif isinstance(node, exp.Column) and table is not None and table.column(node.name) is not None:
+                        spine_type, label_type = spine.column(node.name).type, table.column(node.name).type
+                        if not _same_key_type(spine_type, label_type):
+                            label_problems.append(parsed.diagnostic(node, "FS122",
+                                f"label key {node.name} is {spine_type.sql()} in spine {spine.name} but "
+                                f"{label_type.sql()} in {table.name}: keys must have one type to match"))
             problems.extend(label_problems)
             if not label_problems and table is not None:
                 plan = build_plan(ctx, samples.name, (label.horizon,), suffix_windows=False)
@@ -434,6 +448,14 @@ def _duplicate_outputs(ctx: QueryContext) -> list[Diagnostic]:
         if isinstance(node, exp.Column) and node.name.lower() == PARTITION_COLUMN:
             problems.append(ctx.diagnostic(node, "FS109", _RESERVED))
     return problems
+
+
+def _same_key_type(a: exp.DataType, b: exp.DataType) -> bool:
+    """Keys match when both are text, both integers, or the same type otherwise."""
+    for family in (exp.DataType.TEXT_TYPES, exp.DataType.INTEGER_TYPES):
+        if a.is_type(*family) or b.is_type(*family):
+            return a.is_type(*family) and b.is_type(*family)
+    return a.this == b.this
 
 
 #: Outputs are partitioned into `dt=YYYY-MM-DD` folders; a column of that name would collide.

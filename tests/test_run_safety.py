@@ -112,3 +112,24 @@ def test_a_feature_without_aggregates_is_a_diagnostic(tmp_path: Path) -> None:
     feature = GOOD_FEATURE.replace("  COUNT(*) AS events,\n  SUM(amount) AS total\n", "  AS_OF() AS t\n")
     write_project(tmp_path, {"events": EVENTS_CATALOG}, {"user_stats": feature})
     assert [d.code for d in Project(tmp_path).validate()] == ["FS113"]
+
+
+def test_a_second_run_on_the_same_output_waits_its_turn(tmp_path: Path) -> None:
+    from featuresql.output import exclusive
+
+    target = tmp_path / "out" / "features" / "user_stats"
+    target.mkdir(parents=True)
+    project = _project(tmp_path)
+    with exclusive(target):  # another run holds the folder
+        with pytest.raises(FeaturesqlError, match="another featuresql run"):
+            project.backfill(["user_stats"], "2026-01-10", "2026-01-11", tmp_path / "out")
+    assert list(target.iterdir()) == []
+    project.backfill(["user_stats"], "2026-01-10", "2026-01-11", tmp_path / "out")
+    assert [p.name for p in target.iterdir()] == ["dt=2026-01-10"]
+
+
+def test_spine_and_feature_keys_must_share_a_type(tmp_path: Path) -> None:
+    spine = SPINE_CATALOG.replace("  user_id    VARCHAR,", "  user_id    BIGINT,")
+    write_project(tmp_path, {"events": EVENTS_CATALOG, "spine": spine}, {"user_stats": GOOD_FEATURE}, {"s": SAMPLES})
+    found = [(d.code, d.path) for d in Project(tmp_path).validate()]
+    assert ("FS122", "sql/samples/s.sql") in found and all(code == "FS122" for code, _ in found), found

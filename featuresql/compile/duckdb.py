@@ -29,10 +29,6 @@ _TEMPLATES = jinja2.Environment(
     keep_trailing_newline=True,
 )
 
-#: SUM of integers is HUGEINT in DuckDB; the contract says BIGINT (see _window_aggregate).
-_AGGREGATES = AGGREGATE_CALLS
-
-
 def quote(name: str) -> str:
     return exp.to_identifier(name).sql(dialect=DIALECT)
 
@@ -98,7 +94,8 @@ def _measure_column(measure: Measure, window: Window) -> str:
 
 
 def _window_aggregate(measure: Measure, window: Window) -> str:
-    call = _AGGREGATES[measure.func].format(x=measure.name) + f" OVER {_window_name(window)}"
+    call = AGGREGATE_CALLS[measure.func].format(x=measure.name) + f" OVER {_window_name(window)}"
+    # SUM of integers is HUGEINT in DuckDB; the contract says BIGINT.
     if measure.func == "sum" and measure.result_type.is_type(exp.DType.BIGINT):
         call = f"CAST({call} AS BIGINT)"
     return f"{call} AS {_measure_column(measure, window)}"

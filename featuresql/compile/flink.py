@@ -16,6 +16,7 @@ from featuresql.compile import AGGREGATE_CALLS
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
+from featuresql.diagnostics import FeaturesqlError
 from featuresql.plan import AggregatePlan, Measure, _real_division
 from featuresql.rules.context import AS_OF, SECONDS_SINCE, is_own_function
 from featuresql.timeutil import Window
@@ -36,9 +37,6 @@ QUIRKS: dict[str, str] = {
 
 #: The computed, never-NULL event-time column every source gets (see null_rowtime).
 ROWTIME = "__rowtime"
-
-_AGGREGATES = AGGREGATE_CALLS
-
 
 def quote(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect=Flink)
@@ -76,6 +74,13 @@ def data_directory(table: CatalogTable, root: Path) -> Path:
 
 def source_ddl(table: CatalogTable, root: Path) -> str:
     """The catalog table as a Flink filesystem source, with its WATERMARK."""
+    pattern = Path(table.data_path).name
+    if table.format != "parquet" or (any(ch in pattern for ch in "*?[") and pattern != "*.parquet"):
+        # Flink reads a whole directory; only `dir/*.parquet` means the same files in both engines.
+        raise FeaturesqlError(
+            f"{table.file}: the Flink engine reads Parquet from 'dir/*.parquet' paths only "
+            f"(table {table.name} has '{table.data_path}', format {table.format})"
+        )
     columns = [f"  {quote(c.name)} {flink_type(c.type)}" for c in table.columns]
     delay = f" - {interval(table.watermark_delay_ms)}" if table.watermark_delay_ms else ""
     rowtime = quote(ROWTIME)
@@ -113,7 +118,9 @@ def _output_expression(plan: AggregatePlan, expression: exp.Expr, window: Window
         if is_own_function(node, AS_OF):
             return exp.column("__asof", quoted=True)
         if is_own_function(node, SECONDS_SINCE):
-            # Whole seconds, rounded down: the argument is never after the as-of time.
+            # Whole seconds. TIMESTAMPDIFF truncates toward zero, which is the
+            # contract's rounding down only when the argument is not after the as-of
+            # time (true for event times; a future-dated column would differ: to do).
             argument = node.expressions[0].copy().transform(rewrite)
             # TIMESTAMPDIFF returns INT; the contract says BIGINT.
             diff = exp.Anonymous(this="TIMESTAMPDIFF", expressions=[exp.var("SECOND"), argument, exp.column("__asof", quoted=True)])
@@ -130,6 +137,7 @@ class FlinkJob:
     name: str
     sources: tuple[str, ...]
     query: str
+    source_names: tuple[str, ...] = ()
 
     def text(self, sink: str | None = None) -> str:
         parts = [f"-- featuresql flink job: {self.name}", *(s + ";" for s in self.sources)]
@@ -160,7 +168,7 @@ def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: date
     # One OVER pass per window length, nested: each adds its columns to the same rows.
     for window in plan.windows:
         aggregates = ", ".join(
-            _AGGREGATES[m.func].format(x=quote(m.name)) + f" OVER w AS {quote(_measure_column(m, window))}"
+            AGGREGATE_CALLS[m.func].format(x=quote(m.name)) + f" OVER w AS {quote(_measure_column(m, window))}"
             for m in plan.measures
         )
         query = (
@@ -177,7 +185,7 @@ def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: date
         + f"\nFROM (\nSELECT *, {time} + INTERVAL '0.001' SECOND AS {quote('__asof')}\nFROM (\n{query}\n)\n)\n"
         + f"WHERE {time} >= TIMESTAMP '{timestamp_text(start)}'"
     )
-    return FlinkJob(plan.name, (source_ddl(plan.source, root),), final)
+    return FlinkJob(plan.name, (source_ddl(plan.source, root),), final, (source_name(plan.source),))
 
 
 def sink_ddl_placeholder(plan: AggregatePlan) -> str:

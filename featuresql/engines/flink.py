@@ -97,9 +97,19 @@ def run_to_staging(job: sql.FlinkJob, time_column: str, staging: Path) -> None:
     """Run a job to completion, its rows written as Parquet under `staging/dt=YYYY-MM-DD/`."""
     env = environment()
     suffix = uuid.uuid4().hex[:8]
+    view, sink = f"job_{suffix}", f"sink_{suffix}"
+    try:
+        _run_registered(env, job, time_column, staging, view, sink)
+    finally:
+        # The environment lives as long as the process: leave no names behind.
+        env.execute_sql(f"DROP TEMPORARY VIEW IF EXISTS {sql.quote(view)}")
+        for table in (sink, *job.source_names):
+            env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {sql.quote(table)}")
+
+
+def _run_registered(env: Any, job: sql.FlinkJob, time_column: str, staging: Path, view: str, sink: str) -> None:
     for source in job.sources:
         _execute(env, source)
-    view, sink = f"job_{suffix}", f"sink_{suffix}"
     _execute(env, f"CREATE TEMPORARY VIEW {sql.quote(view)} AS\n{job.query}")
     columns = _flink_columns(env, view)
     column_ddl = ",\n  ".join(f"{sql.quote(name)} {kind}" for name, kind in columns)
@@ -117,13 +127,6 @@ def run_to_staging(job: sql.FlinkJob, time_column: str, staging: Path) -> None:
         result.wait()
     except Exception as err:
         raise FeaturesqlError(f"the Flink job failed: {str(err).strip().splitlines()[0]}") from None
-    finally:
-        for name in (view,):
-            env.execute_sql(f"DROP TEMPORARY VIEW IF EXISTS {sql.quote(name)}")
-        env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {sql.quote(sink)}")
-        for source in job.sources:
-            table = source.split("`")[1]
-            env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {sql.quote(table)}")
 
 
 def read_staged(staging: Path) -> pa.Table:
