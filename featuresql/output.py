@@ -41,6 +41,8 @@ class RunSummary:
     seconds: float
     skipped_rows: dict[str, int] = field(default_factory=dict)
     label_rate: float | None = None
+    #: Spine rows kept with NULL features because a key is NULL (docs/semantics.md section 6).
+    null_key_rows: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [f"{self.kind} {self.name}: {self.rows:,} rows in {self.partitions} partitions, {self.seconds:.2f} s"]
@@ -50,6 +52,9 @@ class RunSummary:
         if skipped:
             detail = ", ".join(f"{reason}: {count:,}" for reason, count in self.skipped_rows.items() if count)
             parts.append(f"skipped rows {skipped:,} ({detail})")
+        if any(self.null_key_rows.values()):
+            detail = ", ".join(f"{reason}: {count:,}" for reason, count in self.null_key_rows.items() if count)
+            parts.append(f"kept with NULL features ({detail})")
         return "; ".join(parts)
 
 

@@ -100,8 +100,8 @@ def test_samples_summary_counts_null_keys_and_rates_only_boolean_labels(tmp_path
     assert summary.rows == 3
     # u1/i1 clicks at 12:05, within 10 minutes of 12:01; u2 clicked before; the NULL-key row has no label.
     assert summary.label_rate == pytest.approx(1 / 2)
-    null_keyed = {reason: count for reason, count in summary.skipped_rows.items() if "NULL key" in reason}
-    assert sum(null_keyed.values()) >= 1 and all(count == 1 for count in null_keyed.values())
+    assert summary.null_key_rows == {"NULL user_id": 1, "NULL user_id, item_id": 1}
+    assert "kept with NULL features" in summary.describe()
 
     counting = SAMPLES.replace("COUNT(*) FILTER (WHERE action = 'click') > 0 AS clicked_next", "COUNT(*) AS next_events")
     other = _project(tmp_path / "counting", samples=counting)

@@ -248,12 +248,9 @@ def samples(project: "Project", name: str, start: "Instant", end: "Instant", out
     with engine_errors():
         found = con.execute(f"SELECT {', '.join(counters)} FROM {sql.scan(spine, project.root)}").fetchall()[0]
     skipped = {f"{spine.name}: NULL {spine.time_column}": int(found[0])}
-    # Kept with NULL features (docs/semantics.md section 6), and counted here.
-    skipped.update({
-        f"{spine.name}: NULL key ({', '.join(keys)}), features NULL": int(count)
-        for keys, count in zip(sorted(key_sets), found[1:])
-    })
+    null_keyed = {f"NULL {', '.join(keys)}": int(count) for keys, count in zip(sorted(key_sets), found[1:])}
     return RunSummary(
         name=project.samples_def(name).name, kind="samples", out=target, rows=sum(counts.values()),
         partitions=len(counts), seconds=time.perf_counter() - began, skipped_rows=skipped, label_rate=label_rate,
+        null_key_rows=null_keyed,
     )
