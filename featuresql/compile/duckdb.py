@@ -200,7 +200,6 @@ class SamplesPart:
     alias: str
     comment: str
     key_list: str
-    spine_key_list: str
     spine_keys_not_null: str
     measure_names: list[str]
     null_measures: list[str]
@@ -226,7 +225,6 @@ def _part(alias: str, plan: AggregatePlan, root: Path, start: datetime, end: dat
         alias=alias,
         comment=comment,
         key_list=key_list,
-        spine_key_list=key_list,
         spine_keys_not_null=" AND ".join(f"{quote(k)} IS NOT NULL" for k in plan.keys),
         measure_names=[m.name for m in plan.measures],
         null_measures=[f"NULL AS {m.name}" for m in plan.measures],
