@@ -156,12 +156,12 @@ def test_samples_cell_with_an_entity(shell: InteractiveShell, magics: Featuresql
     assert set(report.preview.table.column("user_id").to_pylist()) == {user}
 
 
-def test_verify_without_a_flink_engine_says_so(shell: InteractiveShell, magics: FeaturesqlMagics, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_before_it_exists_says_so(shell: InteractiveShell, magics: FeaturesqlMagics, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(Project, "verify", raising=False)
     monkeypatch.setitem(sys.modules, "featuresql.verify", None)  # as if the module did not exist
     report = run(shell, capsys, "%featuresql verify ctr")
     assert report.error is None
-    assert report.notes and "Flink engine is not installed" in report.notes[0]
+    assert report.notes and "not part of this version" in report.notes[0]
 
 
 def test_verify_calls_the_engine_when_there_is_one(shell: InteractiveShell, magics: FeaturesqlMagics, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

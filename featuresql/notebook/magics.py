@@ -27,8 +27,8 @@ from featuresql.project import Project
 CELL_PATH = "<cell>"
 PROJECT_ENV = "FEATURESQL_PROJECT"
 NO_FLINK = (
-    "verify compares the DuckDB and Flink results of a definition, and the Flink engine "
-    "is not installed yet in this version of featuresql."
+    "verify compares the DuckDB and Flink results of a definition; it is not part of this "
+    "version of featuresql yet (Flink runs feature update logs: featuresql backfill --engine flink)."
 )
 
 
