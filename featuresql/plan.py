@@ -117,10 +117,11 @@ def _measure_for(agg: exp.Expr, typed_agg: exp.Expr, name: str) -> Measure:
         value = _strip_tables(argument)
     if condition is not None:
         value = exp.Case(ifs=[exp.If(this=condition, true=value)])
-    return Measure(name, func, value, result)
+    # Every `/` the engines see, row-level or not, has the contract's meaning.
+    return Measure(name, func, value.transform(real_division), result)
 
 
-def _real_division(node: exp.Expr) -> exp.Expr:
+def real_division(node: exp.Expr) -> exp.Expr:
     # The contract: `/` is real division returning DOUBLE, and x / 0 is NULL, in both engines.
     if isinstance(node, exp.Div):
         denominator = node.expression
@@ -163,14 +164,14 @@ def build_plan(ctx: QueryContext, name: str, windows: tuple[Window, ...], suffix
                 expression = replacement
             else:
                 agg.replace(replacement)
-        expression = expression.transform(_real_division)
+        expression = expression.transform(real_division)
         outputs.append(Output(item.alias_or_name, expression))
     where = ctx.query.args.get("where")
     return AggregatePlan(
         name=name,
         source=ctx.table,
         keys=ctx.keys,
-        where=_strip_tables(where.this) if where is not None else None,
+        where=_strip_tables(where.this).transform(real_division) if where is not None else None,
         measures=tuple(measures.values()),
         outputs=tuple(outputs),
         windows=windows,

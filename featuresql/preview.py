@@ -35,6 +35,7 @@ from featuresql.compile import duckdb as sql
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.engines import duckdb as engine
+from featuresql.engines import run_range
 from featuresql.plan import AggregatePlan
 from featuresql.timeutil import parse_instant
 
@@ -276,9 +277,7 @@ def _range(
         lower = upper - DAY  # type: ignore[operator]
     if upper is None:
         upper = lower + DAY
-    if upper <= lower:
-        raise FeaturesqlError(f"end ({upper}) must be after start ({lower})")
-    return lower, upper
+    return run_range(lower, upper)  # the same checks as every run
 
 
 def _last_time(con: duckdb.DuckDBPyConnection, project: Project, table: CatalogTable) -> datetime:

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from featuresql.compile import AGGREGATE_CALLS
 from featuresql.definitions import CatalogTable
-from featuresql.plan import AggregatePlan, Measure, _real_division
+from featuresql.plan import AggregatePlan, Measure
 from featuresql.rules.context import AS_OF, SECONDS_SINCE, is_own_function
 from featuresql.timeutil import Window
 
@@ -141,7 +141,7 @@ def _events_query(
         key_list = ", ".join(quote(k) for k in plan.keys)
         conditions.append(f"({key_list}) IN (SELECT {key_list} FROM {keys_from})")
     if plan.where is not None:
-        conditions.append(f"({render(plan.where.transform(_real_division))})")
+        conditions.append(f"({render(plan.where)})")
     # Bounds compare the raw column with a literal so DuckDB can skip Parquet row groups.
     if upper_ms is not None:
         conditions.append(f"{time} {'<=' if upper_inclusive else '<'} {timestamp_literal(upper_ms)}")
@@ -173,7 +173,7 @@ def _windowed_columns(plan: AggregatePlan, mode: str) -> dict[str, list[str]]:
 
 
 def _measure_input(measure: Measure) -> str:
-    value = render(measure.input.transform(_real_division))
+    value = render(measure.input)
     if measure.result_type.is_type(*exp.DataType.TEMPORAL_TYPES):
         return f"CAST({value} AS TIMESTAMP)"  # see the epoch_ms note in _events_query
     return value

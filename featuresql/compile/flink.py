@@ -17,7 +17,7 @@ from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
-from featuresql.plan import AggregatePlan, Measure, _real_division
+from featuresql.plan import AggregatePlan, Measure
 from featuresql.rules.context import AS_OF, SECONDS_SINCE, is_own_function
 from featuresql.timeutil import Window
 
@@ -155,12 +155,12 @@ def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: date
     keys = ", ".join(quote(k) for k in plan.keys)
     conditions = [f"{quote(plan.source.time_column)} IS NOT NULL"] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
     if plan.where is not None:
-        conditions.append(f"({render(plan.where.transform(_real_division))})")
+        conditions.append(f"({render(plan.where)})")
     conditions.append(f"{time} < TIMESTAMP '{timestamp_text(end)}'")
     longest = plan.longest_window_ms
     if longest is not None:
         conditions.append(f"{time} >= TIMESTAMP '{timestamp_text(start)}' - {interval(longest)}")
-    inputs = [f"{render(m.input.transform(_real_division))} AS {quote(m.name)}" for m in plan.measures]
+    inputs = [f"{render(m.input)} AS {quote(m.name)}" for m in plan.measures]
     query = (
         f"SELECT {keys}, {time}, " + ", ".join(inputs) + f"\nFROM {quote(source_name(plan.source))}\nWHERE "
         + "\n  AND ".join(conditions)

@@ -21,7 +21,8 @@ from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.output import RunSummary, write_partitions
 from featuresql.plan import AggregatePlan
-from featuresql.timeutil import days_between, parse_range, require_whole_days
+from featuresql.engines import run_range
+from featuresql.timeutil import days_between
 
 if TYPE_CHECKING:
     from featuresql.project import Instant, Project
@@ -40,16 +41,6 @@ def connect() -> duckdb.DuckDBPyConnection:
     except duckdb.Error:
         pass
     return con
-
-
-def _range(start: "Instant", end: "Instant", whole_days: bool = False) -> tuple[datetime, datetime]:
-    try:
-        lower, upper = parse_range(start, end)
-        if whole_days:
-            require_whole_days(lower, upper)
-    except ValueError as err:
-        raise FeaturesqlError(str(err)) from None
-    return lower, upper
 
 
 def _compatible(con: duckdb.DuckDBPyConnection, actual: str, declared: exp.DataType) -> bool:
@@ -127,7 +118,7 @@ def _skipped(con: duckdb.DuckDBPyConnection, project: "Project", plan: Aggregate
 
 
 def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant") -> str:
-    lower, upper = _range(start, end)
+    lower, upper = run_range(start, end)
     if name.lower() in {n.lower() for n in project.samples_names}:
         spine, features, label = project.samples_plans(name)
         return sql.compile_samples(name, spine, features, label, project.root, lower, upper)
@@ -187,21 +178,21 @@ def _is_boolean(con: duckdb.DuckDBPyConnection, target: Path, column: str) -> bo
 
 
 def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
-    lower, upper = _range(start, end)
+    lower, upper = run_range(start, end)
     con = connect()
     _, query = _backfill_sql(con, project, name, lower, upper)
     return _arrow(con, query)
 
 
 def samples_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
-    lower, upper = _range(start, end)
+    lower, upper = run_range(start, end)
     con = connect()
     *_, query = _samples_sql(con, project, name, lower, upper)
     return _arrow(con, query)
 
 
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path, progress: bool = False) -> list[RunSummary]:
-    lower, upper = _range(start, end, whole_days=True)
+    lower, upper = run_range(start, end, whole_days=True)
     con = connect()
     plans = [(n, _backfill_sql(con, project, n, lower, upper)) for n in names]  # all errors before any work
     summaries = []
@@ -218,7 +209,7 @@ def backfill(project: "Project", names: list[str], start: "Instant", end: "Insta
 
 
 def samples(project: "Project", name: str, start: "Instant", end: "Instant", out: Path) -> RunSummary:
-    lower, upper = _range(start, end, whole_days=True)
+    lower, upper = run_range(start, end, whole_days=True)
     con = connect()
     spine, features, label, query = _samples_sql(con, project, name, lower, upper)
     began = time.perf_counter()

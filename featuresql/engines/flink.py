@@ -13,7 +13,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,8 @@ from featuresql import connectors
 from featuresql.compile import flink as sql
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.output import RunSummary, publish_staged
-from featuresql.timeutil import days_between, parse_range, require_whole_days
+from featuresql.engines import run_range
+from featuresql.timeutil import days_between
 
 if TYPE_CHECKING:
     from featuresql.project import Instant, Project
@@ -64,16 +64,6 @@ def environment() -> Any:
     config.set("execution.checkpointing.interval", "60 s")
     _ENVIRONMENT = env
     return env
-
-
-def _range(start: "Instant", end: "Instant", whole_days: bool = False) -> tuple[datetime, datetime]:
-    try:
-        lower, upper = parse_range(start, end)
-        if whole_days:
-            require_whole_days(lower, upper)
-    except ValueError as err:
-        raise FeaturesqlError(str(err)) from None
-    return lower, upper
 
 
 def _execute(env: Any, statement: str) -> Any:
@@ -143,7 +133,7 @@ def read_staged(staging: Path) -> pa.Table:
 
 def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant") -> str:
     """The whole Flink job for a feature's update log: source DDL, sink DDL, INSERT."""
-    lower, upper = _range(start, end)
+    lower, upper = run_range(start, end)
     if name.lower() in {n.lower() for n in project.samples_names}:
         raise FeaturesqlError(
             f"{name} is a samples definition: the Flink engine runs feature update logs so far; "
@@ -155,7 +145,7 @@ def compile_definition(project: "Project", name: str, start: "Instant", end: "In
 
 def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
     """A feature's update log computed by Flink, as an Arrow table (same columns as DuckDB's)."""
-    lower, upper = _range(start, end)
+    lower, upper = run_range(start, end)
     plan = project.feature_plan(name)
     job = sql.compile_backfill(plan, project.root, lower, upper)
     with tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
@@ -165,7 +155,7 @@ def backfill_table(project: "Project", name: str, start: "Instant", end: "Instan
 
 
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path) -> list[RunSummary]:
-    lower, upper = _range(start, end, whole_days=True)
+    lower, upper = run_range(start, end, whole_days=True)
     summaries = []
     for name in names:
         plan = project.feature_plan(name)
