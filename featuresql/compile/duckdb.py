@@ -15,10 +15,9 @@ from pathlib import Path
 import jinja2
 from sqlglot import exp
 
-from featuresql.compile import AGGREGATE_CALLS
+from featuresql.compile import AGGREGATE_CALLS, bind_window
 from featuresql.definitions import CatalogTable
 from featuresql.plan import AggregatePlan, Measure
-from featuresql.rules.context import AS_OF, SECONDS_SINCE, is_own_function
 from featuresql.timeutil import Window
 
 DIALECT = "duckdb"
@@ -101,24 +100,16 @@ def _window_aggregate(measure: Measure, window: Window) -> str:
     return f"{call} AS {_measure_column(measure, window)}"
 
 
+def _seconds_since(argument: exp.Expr, as_of: exp.Expr) -> exp.Expr:
+    # Whole seconds, rounded down, from the argument to the as-of time.
+    return exp.maybe_parse(
+        f"CAST(FLOOR((epoch_ms({render(as_of)}) - epoch_ms({render(argument)})) / 1000.0) AS BIGINT)",
+        dialect=DIALECT,
+    )
+
+
 def _output_expression(plan: AggregatePlan, expression: exp.Expr, window: Window) -> str:
-    names = {m.name for m in plan.measures}
-
-    def rewrite(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Column) and node.name in names:
-            return exp.column(f"{node.name}_{window.name}")
-        if is_own_function(node, AS_OF):
-            return exp.column("__asof")
-        if is_own_function(node, SECONDS_SINCE):
-            # Whole seconds, rounded down, from the argument to the as-of time.
-            argument = node.expressions[0].copy().transform(rewrite)
-            return exp.maybe_parse(
-                f"CAST(FLOOR((epoch_ms(__asof) - epoch_ms({render(argument)})) / 1000.0) AS BIGINT)",
-                dialect=DIALECT,
-            )
-        return node
-
-    return render(expression.copy().transform(rewrite))
+    return render(bind_window(plan, expression, window, _seconds_since))
 
 
 def _events_query(

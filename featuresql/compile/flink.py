@@ -12,13 +12,12 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from featuresql.compile import AGGREGATE_CALLS
+from featuresql.compile import AGGREGATE_CALLS, bind_window
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.plan import AggregatePlan, Measure
-from featuresql.rules.context import AS_OF, SECONDS_SINCE, is_own_function
 from featuresql.timeutil import Window
 
 #: Flink 2.3 quirks and what we do about each.
@@ -109,25 +108,16 @@ def _measure_column(measure: Measure, window: Window) -> str:
     return f"{measure.name}_{window.name}"
 
 
+def _seconds_since(argument: exp.Expr, as_of: exp.Expr) -> exp.Expr:
+    # Whole seconds. TIMESTAMPDIFF truncates toward zero, which is the contract's
+    # rounding down only when the argument is not after the as-of time (true for
+    # event times; a future-dated column would differ: to do). It returns INT; the
+    # contract says BIGINT.
+    return exp.cast(exp.Anonymous(this="TIMESTAMPDIFF", expressions=[exp.var("SECOND"), argument, as_of]), "BIGINT")
+
+
 def _output_expression(plan: AggregatePlan, expression: exp.Expr, window: Window) -> str:
-    names = {m.name for m in plan.measures}
-
-    def rewrite(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Column) and node.name in names:
-            return exp.column(f"{node.name}_{window.name}", quoted=True)
-        if is_own_function(node, AS_OF):
-            return exp.column("__asof", quoted=True)
-        if is_own_function(node, SECONDS_SINCE):
-            # Whole seconds. TIMESTAMPDIFF truncates toward zero, which is the
-            # contract's rounding down only when the argument is not after the as-of
-            # time (true for event times; a future-dated column would differ: to do).
-            argument = node.expressions[0].copy().transform(rewrite)
-            # TIMESTAMPDIFF returns INT; the contract says BIGINT.
-            diff = exp.Anonymous(this="TIMESTAMPDIFF", expressions=[exp.var("SECOND"), argument, exp.column("__asof", quoted=True)])
-            return exp.cast(diff, "BIGINT")
-        return node
-
-    return render(expression.copy().transform(rewrite))
+    return render(bind_window(plan, expression, window, _seconds_since))
 
 
 @dataclass(frozen=True)

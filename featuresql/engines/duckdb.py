@@ -194,16 +194,23 @@ def samples_table(project: "Project", name: str, start: "Instant", end: "Instant
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path, progress: bool = False) -> list[RunSummary]:
     lower, upper = run_range(start, end, whole_days=True)
     con = connect()
-    plans = [(n, _backfill_sql(con, project, n, lower, upper)) for n in names]  # all errors before any work
+    plans = [project.feature_plan(n) for n in names]  # all errors before any work
+    for table in {p.source.name: p.source for p in plans}.values():  # each source checked once
+        check_data(con, project, table)
+    skipped: dict[tuple[str, tuple[str, ...]], dict[str, int]] = {}
     summaries = []
-    for name, (plan, query) in tqdm(plans, desc="backfill", unit="feature", disable=not progress):
+    for plan in tqdm(plans, desc="backfill", unit="feature", disable=not progress):
+        query = sql.compile_backfill(plan, project.root, lower, upper)
         began = time.perf_counter()
         with engine_errors():
             counts = write_partitions(con, millisecond_timestamps(con, query), "event_time", days_between(lower, upper), out / "features" / plan.name)
+        # Features that share a source and keys exclude the same rows: count them once.
+        if (plan.source.name, plan.keys) not in skipped:
+            skipped[(plan.source.name, plan.keys)] = _skipped(con, project, plan, lower, upper)
         summaries.append(RunSummary(
             name=plan.name, kind="feature", out=out / "features" / plan.name, rows=sum(counts.values()),
             partitions=len(counts), seconds=time.perf_counter() - began,
-            skipped_rows=_skipped(con, project, plan, lower, upper),
+            skipped_rows=skipped[(plan.source.name, plan.keys)],
         ))
     return summaries
 
