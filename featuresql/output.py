@@ -43,6 +43,8 @@ class RunSummary:
     label_rate: float | None = None
     #: Spine rows kept with NULL features because a key is NULL (docs/semantics.md section 6).
     null_key_rows: dict[str, int] = field(default_factory=dict)
+    #: Streaming engine only: rows of each source that arrived at or below the watermark.
+    late_rows: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [f"{self.kind} {self.name}: {self.rows:,} rows in {self.partitions} partitions, {self.seconds:.2f} s"]
@@ -55,6 +57,9 @@ class RunSummary:
         if any(self.null_key_rows.values()):
             detail = ", ".join(f"{reason}: {count:,}" for reason, count in self.null_key_rows.items() if count)
             parts.append(f"kept with NULL features ({detail})")
+        if self.late_rows:
+            detail = ", ".join(f"{source}: {count:,}" for source, count in self.late_rows.items())
+            parts.append(f"late rows {sum(self.late_rows.values()):,} ({detail})")
         return "; ".join(parts)
 
 

@@ -37,6 +37,8 @@ class Measure:
     func: str  # count | count_distinct | sum | avg | min | max
     input: exp.Expr
     result_type: exp.DataType
+    #: The type of `input` (a streaming union needs typed NULLs for rows without it).
+    input_type: exp.DataType = exp.DataType.build("UNKNOWN")
 
 
 @dataclass(frozen=True)
@@ -103,22 +105,25 @@ def _measure_for(agg: exp.Expr, typed_agg: exp.Expr, name: str) -> Measure:
         func = "count_distinct" if distinct else "count"
         value: exp.Expr = exp.Literal.number(1) if isinstance(argument, exp.Star) else _strip_tables(argument)
         result = BIGINT
+        input_type = exp.DataType.build("INT") if isinstance(argument, exp.Star) else arg_type
     elif isinstance(agg, exp.Sum):
         func = "sum"
         integer = arg_type.is_type(*exp.DataType.INTEGER_TYPES)
         result = BIGINT if integer else DOUBLE
         value = exp.cast(_strip_tables(argument), result)
+        input_type = result
     elif isinstance(agg, exp.Avg):
         func, result = "avg", DOUBLE
         value = exp.cast(_strip_tables(argument), DOUBLE)
+        input_type = DOUBLE
     else:
         func = "min" if isinstance(agg, exp.Min) else "max"
-        result = arg_type
+        result = input_type = arg_type
         value = _strip_tables(argument)
     if condition is not None:
         value = exp.Case(ifs=[exp.If(this=condition, true=value)])
     # Every `/` the engines see, row-level or not, has the contract's meaning.
-    return Measure(name, func, value.transform(real_division), result)
+    return Measure(name, func, value.transform(real_division), result, input_type)
 
 
 def real_division(node: exp.Expr) -> exp.Expr:

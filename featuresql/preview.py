@@ -149,7 +149,7 @@ def _feature(
     plan = project.feature_plan(name)
     engine.check_data(con, project, plan.source)
     filters = entity_filter(plan.source, plan.keys, entity)
-    lower, upper = _range(con, project, plan.source, start, end)
+    lower, upper = slice_range(con, project, plan.source, start, end)
     narrowed = _with_filter(plan, filters)
     query = sql.compile_backfill(narrowed, project.root, lower, upper)
     order = ["event_time"] + list(plan.keys)
@@ -171,7 +171,7 @@ def _samples(
     if entity is not None and not isinstance(entity, Mapping):
         raise FeaturesqlError(f"samples {name}: give the entity filter as {{column: value}} with spine columns")
     filters = entity_filter(spine, (), entity)
-    lower, upper = _range(con, project, spine, start, end)
+    lower, upper = slice_range(con, project, spine, start, end)
     order = [spine.time_column] + [c.name for c in spine.columns if c.name != spine.time_column]
     with tempfile.TemporaryDirectory(prefix="featuresql-preview-") as scratch:
         rows = spine
@@ -262,7 +262,7 @@ def _with_filter(plan: AggregatePlan, filters: dict[str, tuple[Any, ...]]) -> Ag
     return dataclasses.replace(plan, where=where)
 
 
-def _range(
+def slice_range(
     con: duckdb.DuckDBPyConnection, project: Project, table: CatalogTable, start: Instant | None, end: Instant | None
 ) -> tuple[datetime, datetime]:
     try:

@@ -355,6 +355,35 @@ class Project:
         features = [self._state.plans[f.lower()] for f in samples.features]
         return spine, features, self._state.label_plans.get(name.lower())
 
+    def with_data(self, paths: dict[str, str]) -> "Project":
+        """The same definitions reading other files: table name -> Parquet path (a glob).
+
+        `verify` uses it to run the batch engine on exactly the events the
+        streaming engine kept.
+        """
+        from dataclasses import replace
+
+        state = self._state
+        wanted = {name.lower(): path for name, path in paths.items()}
+
+        def moved(table: CatalogTable) -> CatalogTable:
+            if table.name.lower() not in wanted:
+                return table
+            options = {**dict(table.options), "path": wanted[table.name.lower()], "format": "parquet"}
+            return replace(table, options=tuple(options.items()))
+
+        copy = Project(self.root, self.variables)
+        copy._cells = dict(self._cells)
+        copy._loaded = _Loaded(
+            tables={k: moved(t) for k, t in state.tables.items()},
+            features=dict(state.features),
+            samples=dict(state.samples),
+            plans={k: replace(p, source=moved(p.source)) for k, p in state.plans.items()},
+            label_plans={k: replace(p, source=moved(p.source)) for k, p in state.label_plans.items()},
+            diagnostics=list(state.diagnostics),
+        )
+        return copy
+
     # -- running (DuckDB, the embedded default) ---------------------------------------------
     def compile(self, name: str, target: str = "duckdb", start: Instant = "1970-01-01", end: Instant = "2100-01-01") -> str:
         """The SQL an engine would run for a feature (backfill) or samples definition."""

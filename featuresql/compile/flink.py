@@ -7,7 +7,8 @@ quirk below was verified on Flink 2.3 and is handled here, in one place:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlglot import exp
@@ -58,8 +59,8 @@ def interval(millis: int) -> str:
     return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}' DAY TO SECOND(3)"
 
 
-def source_name(table: CatalogTable) -> str:
-    return f"src_{table.name}"
+def source_name(table: CatalogTable, role: str = "src") -> str:
+    return f"{role}_{table.name}"
 
 
 def data_directory(table: CatalogTable, root: Path) -> Path:
@@ -71,10 +72,18 @@ def data_directory(table: CatalogTable, root: Path) -> Path:
     return path.resolve()
 
 
-def source_ddl(table: CatalogTable, root: Path) -> str:
-    """The catalog table as a Flink filesystem source, with its WATERMARK."""
+def source_ddl(
+    table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None
+) -> str:
+    """The catalog table as a Flink filesystem source, with its WATERMARK.
+
+    The watermark is on a computed copy of the event time, `__rowtime`, moved by
+    `shift_ms`: query points of samples sit at t - 1 ms and label points at
+    t + h, and only a computed column of the DDL can carry a shifted rowtime.
+    """
     pattern = Path(table.data_path).name
-    if table.format != "parquet" or (any(ch in pattern for ch in "*?[") and pattern != "*.parquet"):
+    directory = staged or data_directory(table, root)
+    if staged is None and (table.format != "parquet" or (any(ch in pattern for ch in "*?[") and pattern != "*.parquet")):
         # Flink reads a whole directory; only `dir/*.parquet` means the same files in both engines.
         raise FeaturesqlError(
             f"{table.file}: the Flink engine reads Parquet from 'dir/*.parquet' paths only "
@@ -83,17 +92,42 @@ def source_ddl(table: CatalogTable, root: Path) -> str:
     columns = [f"  {quote(c.name)} {flink_type(c.type)}" for c in table.columns]
     delay = f" - {interval(table.watermark_delay_ms)}" if table.watermark_delay_ms else ""
     rowtime = quote(ROWTIME)
-    columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000')")
+    shift = ""
+    if shift_ms:
+        shift = f" {'+' if shift_ms > 0 else '-'} {interval(abs(shift_ms))}"
+    columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
     columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
     body = ",\n".join(columns)
     return (
-        f"CREATE TEMPORARY TABLE {quote(source_name(table))} (\n{body}\n) WITH (\n"
-        f"  'connector' = 'filesystem',\n  'path' = 'file://{data_directory(table, root)}',\n"
-        f"  'format' = '{table.format}'"
-        # Without it Flink reads Parquet timestamps in the JVM's time zone, whatever
-        # table.local-time-zone says; the contract's times are UTC.
-        + (",\n  'parquet.utc-timezone' = 'true'" if table.format == "parquet" else "")
-        + "\n)"
+        f"CREATE TEMPORARY TABLE {quote(source_name(table, role))} (\n{body}\n) WITH (\n"
+        f"  'connector' = 'filesystem',\n  'path' = '{directory.as_uri()}',\n"
+        # Without the time zone option Flink reads Parquet timestamps in the JVM's
+        # time zone, whatever table.local-time-zone says; the contract's times are UTC.
+        "  'format' = 'parquet',\n  'parquet.utc-timezone' = 'true'\n)"
+    )
+
+
+def on_time(rowtime: str = quote(ROWTIME)) -> str:
+    """Not late (docs/semantics.md section 7): after the watermark from before this row.
+
+    Filtered right after the source, before any OVER: Flink's OVER operators drop
+    late rows by rules of their own (per key, or by their own watermark), which
+    would make the result depend on timing.
+    """
+    return f"(CURRENT_WATERMARK({rowtime}) IS NULL OR {rowtime} > CURRENT_WATERMARK({rowtime}))"
+
+
+def late(rowtime: str = quote(ROWTIME)) -> str:
+    return f"{rowtime} <= CURRENT_WATERMARK({rowtime})"
+
+
+def _late_query(table: CatalogTable, role: str, conditions: list[str]) -> str:
+    """The rows of one source the job sets aside as late, with the watermark they missed."""
+    rowtime = quote(ROWTIME)
+    columns = ", ".join(quote(c.name) for c in table.columns)
+    return (
+        f"SELECT {columns}, CURRENT_WATERMARK({rowtime}) AS {quote('__watermark')}\n"
+        f"FROM {quote(source_name(table, role))}\nWHERE " + "\n  AND ".join([*conditions, late()])
     )
 
 
@@ -121,35 +155,92 @@ def _output_expression(plan: AggregatePlan, expression: exp.Expr, window: Window
 
 
 @dataclass(frozen=True)
+class InputRange:
+    """The events of one table a job reads: lower <= time (None: all history), time < or <= upper."""
+
+    table: CatalogTable
+    lower: datetime | None
+    upper: datetime
+    upper_inclusive: bool
+
+    def conditions(self) -> list[str]:
+        time = quote(ROWTIME)
+        found = [f"{quote(self.table.time_column)} IS NOT NULL"]
+        if self.lower is not None:
+            found.append(f"{time} >= TIMESTAMP '{timestamp_text(self.lower)}'")
+        found.append(f"{time} {'<=' if self.upper_inclusive else '<'} TIMESTAMP '{timestamp_text(self.upper)}'")
+        return found
+
+    def union(self, other: "InputRange") -> "InputRange":
+        lower = None if self.lower is None or other.lower is None else min(self.lower, other.lower)
+        upper, inclusive = max((self.upper, self.upper_inclusive), (other.upper, other.upper_inclusive))
+        return InputRange(self.table, lower, upper, inclusive)
+
+
+def feature_range(plan: AggregatePlan, start: datetime, end: datetime) -> InputRange:
+    # Windows reach back from start by the longest window; a lifetime window to the beginning.
+    longest = plan.longest_window_ms
+    lower = start - timedelta(milliseconds=longest) if longest is not None else None
+    return InputRange(plan.source, lower, end, False)
+
+
+def label_range(plan: AggregatePlan, start: datetime, end: datetime) -> InputRange:
+    # Labels look forward: (t, t + h] for start <= t < end.
+    return InputRange(plan.source, start, end + timedelta(milliseconds=plan.windows[0].millis or 0), True)
+
+
+@dataclass(frozen=True)
 class FlinkJob:
-    """The statements of one Flink job: sources, then the query whose rows are the output."""
+    """The statements of one Flink job: sources, the query whose rows are the
+    output, and per source the query of the rows set aside as late."""
 
     name: str
     sources: tuple[str, ...]
     query: str
     source_names: tuple[str, ...] = ()
+    #: (source name, query of its late rows), one per source.
+    late: tuple[tuple[str, str], ...] = ()
+    #: The output column whose day names the output partition.
+    time_column: str = "event_time"
+    #: features | samples: the output folder under `out/`.
+    kind: str = "features"
+    #: The events each table contributes (bounded runs stage exactly these).
+    inputs: tuple[InputRange, ...] = ()
 
     def text(self, sink: str | None = None) -> str:
         parts = [f"-- featuresql flink job: {self.name}", *(s + ";" for s in self.sources)]
-        if sink:
-            parts.append(sink + ";")
-            parts.append(f"INSERT INTO {quote('sink')}\n{self.query};")
-        else:
+        if sink is None:
             parts.append(self.query + ";")
+            return "\n\n".join(parts) + "\n"
+        parts.append(sink + ";")
+        inserts = [f"INSERT INTO {quote('sink')}\n{self.query};"]
+        for source, query in self.late:
+            parts.append(
+                f"-- rows of {source} that arrived at or below the watermark (docs/semantics.md section 7)\n"
+                f"CREATE TEMPORARY TABLE {quote('late_' + source)} (...) WITH (\n"
+                f"  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/{source}', 'format' = 'parquet'\n);"
+            )
+            inserts.append(f"INSERT INTO {quote('late_' + source)}\n{query};")
+        # One statement set: the late rows and the output come from the same scan of each source.
+        parts.append("EXECUTE STATEMENT SET BEGIN\n\n" + "\n\n".join(inserts) + "\n\nEND;")
         return "\n\n".join(parts) + "\n"
 
 
-def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: datetime) -> FlinkJob:
-    """The per-event update log of one feature for events with start <= time < end."""
+def compile_backfill(
+    plan: AggregatePlan, root: Path, start: datetime, end: datetime, staged: Mapping[str, Path] | None = None
+) -> FlinkJob:
+    """The per-event update log of one feature for events with start <= time < end.
+
+    `staged` maps table names to folders holding a staged copy of their events
+    (see `featuresql.engines.flink.stage_inputs`); otherwise the catalog's files are read.
+    """
     time = quote(ROWTIME)
     keys = ", ".join(quote(k) for k in plan.keys)
-    conditions = [f"{quote(plan.source.time_column)} IS NOT NULL"] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
+    reads = feature_range(plan, start, end)
+    in_range = reads.conditions()
+    conditions = [*in_range, on_time()] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
     if plan.where is not None:
         conditions.append(f"({render(plan.where)})")
-    conditions.append(f"{time} < TIMESTAMP '{timestamp_text(end)}'")
-    longest = plan.longest_window_ms
-    if longest is not None:
-        conditions.append(f"{time} >= TIMESTAMP '{timestamp_text(start)}' - {interval(longest)}")
     inputs = [f"{render(m.input)} AS {quote(m.name)}" for m in plan.measures]
     query = (
         f"SELECT {keys}, {time}, " + ", ".join(inputs) + f"\nFROM {quote(source_name(plan.source))}\nWHERE "
@@ -162,7 +253,7 @@ def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: date
             for m in plan.measures
         )
         query = (
-            f"SELECT *, {aggregates}\nFROM (\n{query}\n)\n"
+            f"SELECT {aggregates}, *\nFROM (\n{query}\n)\n"
             f"WINDOW w AS (PARTITION BY {keys} ORDER BY {time} {_frame_update(window)})"
         )
     outputs = [
@@ -175,14 +266,227 @@ def compile_backfill(plan: AggregatePlan, root: Path, start: datetime, end: date
         + f"\nFROM (\nSELECT *, {time} + INTERVAL '0.001' SECOND AS {quote('__asof')}\nFROM (\n{query}\n)\n)\n"
         + f"WHERE {time} >= TIMESTAMP '{timestamp_text(start)}'"
     )
-    return FlinkJob(plan.name, (source_ddl(plan.source, root),), final, (source_name(plan.source),))
+    name = source_name(plan.source)
+    return FlinkJob(
+        plan.name, (source_ddl(plan.source, root, staged=_staged(staged, plan.source)),), final, (name,),
+        late=((name, _late_query(plan.source, "src", in_range)),), inputs=(reads,),
+    )
 
 
-def sink_ddl_placeholder(plan: AggregatePlan) -> str:
+def _staged(staged: Mapping[str, Path] | None, table: CatalogTable) -> Path | None:
+    return staged.get(table.name.lower()) if staged else None
+
+
+def _typed_null(column_type: exp.DataType, what: str) -> str:
+    if column_type.is_type(exp.DType.UNKNOWN):
+        raise FeaturesqlError(f"the Flink engine cannot tell the type of {what}; cast it in the definition")
+    return f"CAST(NULL AS {_union_type(column_type)})"
+
+
+def _union_type(column_type: exp.DataType) -> str:
+    # Timestamps stay at the contract's millisecond precision (plain TIMESTAMP is (6) in Flink).
+    if column_type.is_type(*exp.DataType.TEMPORAL_TYPES) and column_type.is_type(exp.DType.TIMESTAMP, exp.DType.DATETIME):
+        return "TIMESTAMP(3)"
+    return flink_type(column_type)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A feature or the label inside the samples union: its columns are prefixed."""
+
+    prefix: str
+    plan: AggregatePlan
+    is_label: bool
+
+    def key(self, index: int) -> str:
+        return f"{self.prefix}_k{index}"
+
+    def measure(self, measure: Measure) -> str:
+        return f"{self.prefix}{measure.name}"
+
+    def key_type(self, key: str) -> exp.DataType:
+        return next(c.type for c in self.plan.source.columns if c.name.lower() == key.lower())
+
+
+def compile_samples(
+    name: str,
+    spine: CatalogTable,
+    features: list[AggregatePlan],
+    label: AggregatePlan | None,
+    root: Path,
+    start: datetime,
+    end: datetime,
+    staged: Mapping[str, Path] | None = None,
+) -> FlinkJob:
+    """Every spine row in [start, end) with its features as of t and its label over (t, t + h].
+
+    One stream holds every event of every source the features and the label read
+    ('e' rows), every spine row as a feature query point at t - 1 ms ('q') and,
+    with a label, again as a label query point at t + h ('l'). Nested OVER passes,
+    one per feature window and one for the label, add their columns to every row;
+    a pass sees only the rows that carry its keys and measures (others have NULLs,
+    which no aggregate counts). The 'q' rows then hold the features and the 'l'
+    rows the label; an interval join with the exact offset h + 1 ms pairs them.
+    """
+    parts = [_Part(f"__f{i}", plan, False) for i, plan in enumerate(features)]
+    if label is not None:
+        parts.append(_Part("__l", label, True))
+    horizon = (label.windows[0].millis or 0) if label is not None else 0
+    time = quote(ROWTIME)
+    spine_columns = [c for c in spine.columns]
+    spine_time = quote(spine.time_column)
+
+    # Which events each source contributes: from the earliest any feature looks
+    # back to, up to end (features) or end + h (the label).
+    reads: dict[str, InputRange] = {}
+    for part in parts:
+        wanted = label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end)
+        key = part.plan.source.name.lower()
+        reads[key] = reads[key].union(wanted) if key in reads else wanted
+    spine_reads = InputRange(spine, start, end, False)
+
+    def union_columns(kind: str, table: CatalogTable | None) -> list[str]:
+        """The select list of one branch of the union, in the union's column order."""
+        columns = [f"'{kind}' AS {quote('__kind')}", f"{time} AS {quote('__rt')}"]
+        for column in spine_columns:
+            value = quote(column.name) if table is None else _typed_null(column.type, column.name)
+            columns.append(f"{value} AS {quote(column.name)}")
+        for part in parts:
+            plan = part.plan
+            asks = table is None and (kind == "l") == part.is_label
+            feeds = table is not None and plan.source.name.lower() == table.name.lower()
+            for index, key in enumerate(plan.keys):
+                key_type = _union_type(part.key_type(key))
+                value = f"CAST({quote(key)} AS {key_type})" if asks or feeds else f"CAST(NULL AS {key_type})"
+                columns.append(f"{value} AS {quote(part.key(index))}")
+            for measure in plan.measures:
+                what = f"{measure.func} input {render(measure.input)} of {plan.name}"
+                value = _typed_null(measure.input_type, what)
+                if feeds:
+                    value = render(measure.input)
+                    if plan.where is not None:  # the feature's WHERE, as a condition on each input
+                        value = f"CASE WHEN {render(plan.where)} THEN {value} END"
+                    # Cast so that every branch of the union has the same type.
+                    value = f"CAST({value} AS {_union_type(measure.input_type)})"
+                columns.append(f"{value} AS {quote(part.measure(measure))}")
+        return columns
+
+    sources: list[str] = []
+    source_names: list[str] = []
+    late: list[tuple[str, str]] = []
+    branches: list[str] = []
+    for reading in reads.values():
+        table = reading.table
+        in_range = reading.conditions()
+        sources.append(source_ddl(table, root, staged=_staged(staged, table)))
+        source_names.append(source_name(table))
+        late.append((source_name(table), _late_query(table, "src", in_range)))
+        branches.append(
+            f"-- events of {table.name}\nSELECT " + ",\n  ".join(union_columns("e", table))
+            + f"\nFROM {quote(source_name(table))}\nWHERE " + "\n  AND ".join([*in_range, on_time()])
+        )
+    spine_range = [
+        f"{spine_time} IS NOT NULL",
+        f"{spine_time} >= TIMESTAMP '{timestamp_text(start)}'",
+        f"{spine_time} < TIMESTAMP '{timestamp_text(end)}'",
+    ]
+    roles = [("q", "spine", -1, "feature query points at t - 1 ms")]
+    if label is not None:
+        roles.append(("l", "label", horizon, f"label query points at t + {label.windows[0].name}"))
+    for kind, role, shift, comment in roles:
+        sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine)))
+        source_names.append(source_name(spine, role))
+        late.append((source_name(spine, role), _late_query(spine, role, spine_range)))
+        branches.append(
+            f"-- {comment}\nSELECT " + ",\n  ".join(union_columns(kind, None))
+            + f"\nFROM {quote(source_name(spine, role))}\nWHERE " + "\n  AND ".join([*spine_range, on_time()])
+        )
+    query = "\nUNION ALL\n".join(branches)
+
+    rt = quote("__rt")
+    for part in parts:
+        partition = ", ".join(quote(part.key(i)) for i in range(len(part.plan.keys)))
+        for window in part.plan.windows:
+            aggregates = ", ".join(
+                AGGREGATE_CALLS[m.func].format(x=quote(part.measure(m)))
+                + f" OVER w AS {quote(f'{part.measure(m)}_{window.name}')}"
+                for m in part.plan.measures
+            )
+            # Feature windows end at the query point t - 1 ms: [t - w, t). The label's
+            # ends at t + h: [t + 1 ms, t + h] = (t, t + h].
+            query = (
+                f"SELECT {aggregates}, *\nFROM (\n{query}\n)\n"
+                f"WINDOW w AS (PARTITION BY {partition} ORDER BY {rt} {_frame_update(window)})"
+            )
+
+    def outputs(selected: list[_Part]) -> list[str]:
+        columns = []
+        for part in selected:
+            spine_keys_present = " AND ".join(f"{quote(k)} IS NOT NULL" for k in part.plan.keys)
+            for output in part.plan.outputs:
+                for window in part.plan.windows:
+                    bound = bind_window(part.plan, output.expression, window, _seconds_since).transform(
+                        lambda node, p=part: exp.column(p.prefix + node.name)
+                        if isinstance(node, exp.Column) and node.name.startswith("__m") else node
+                    )
+                    # As of the spine row's time t; a NULL spine key gets NULL, not an empty-window value.
+                    bound = bound.transform(
+                        lambda node: exp.column(spine.time_column)
+                        if isinstance(node, exp.Column) and node.name == "__asof" else node
+                    )
+                    name = part.plan.column_name(output, window)
+                    columns.append(f"CASE WHEN {spine_keys_present} THEN {render(bound)} END AS {quote(name)}")
+        return columns
+
+    spine_list = ", ".join(quote(c.name) for c in spine_columns)
+    feature_parts = [p for p in parts if not p.is_label]
+
+    def points(kind: str, selected: list[_Part]) -> str:
+        # __dseq numbers identical spine rows, so duplicates pair one to one in the join.
+        columns = [spine_list, rt, *outputs(selected)]
+        return (
+            f"SELECT *, COUNT(*) OVER (PARTITION BY {spine_list} ORDER BY {rt} "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {quote('__dseq')}\nFROM (\n"
+            f"SELECT " + ",\n  ".join(columns) + f"\nFROM {quote('chain')}\nWHERE {quote('__kind')} = '{kind}'\n)"
+        )
+
+    feature_columns = [quote(p.plan.column_name(o, w)) for p in feature_parts for o in p.plan.outputs for w in p.plan.windows]
+    chain = f"WITH {quote('chain')} AS (\n{query}\n)\n"
+    if label is None:
+        final = chain + (
+            "SELECT " + ", ".join([spine_list, *feature_columns]) + "\nFROM (\nSELECT " + ",\n  ".join(
+                [spine_list, *outputs(feature_parts)]) + f"\nFROM {quote('chain')}\nWHERE {quote('__kind')} = 'q'\n)"
+        )
+    else:
+        label_part = parts[-1]
+        label_columns = [quote(label.column_name(o, w)) for o in label.outputs for w in label.windows]
+        same_row = [f"f.{quote(c.name)} IS NOT DISTINCT FROM l.{quote(c.name)}" for c in spine_columns]
+        offset = interval(horizon + 1)
+        final = chain + (
+            "SELECT " + ", ".join([*(f"f.{quote(c.name)}" for c in spine_columns), *(f"f.{c}" for c in feature_columns),
+                                   *(f"l.{c}" for c in label_columns)])
+            + f"\nFROM (\n{points('q', feature_parts)}\n) AS f\nJOIN (\n{points('l', [label_part])}\n) AS l\n"
+            + "ON " + "\n  AND ".join([*same_row, f"f.{quote('__dseq')} = l.{quote('__dseq')}",
+                                       f"l.{rt} BETWEEN f.{rt} + {offset} AND f.{rt} + {offset}"])
+        )
+    return FlinkJob(name, tuple(sources), final, tuple(source_names), tuple(late), time_column=spine.time_column, kind="samples",
+        inputs=tuple(_merge_inputs([*reads.values(), spine_reads])),
+    )
+
+
+def _merge_inputs(ranges: list[InputRange]) -> list[InputRange]:
+    merged: dict[str, InputRange] = {}
+    for reading in ranges:
+        key = reading.table.name.lower()
+        merged[key] = merged[key].union(reading) if key in merged else reading
+    return list(merged.values())
+
+
+def sink_ddl_placeholder(job: FlinkJob) -> str:
     """The sink as `compile` prints it. At run time the sink's column types are
     taken from Flink's own typing of the query (DESCRIBE), so they always match."""
     return (
-        f"-- columns: {', '.join(plan.keys)}, event_time, {', '.join(plan.output_columns)}, dt\n"
+        f"-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`\n"
         f"CREATE TEMPORARY TABLE {quote('sink')} (...) PARTITIONED BY (`dt`) WITH (\n"
-        "  'connector' = 'filesystem', 'path' = '<out>/features/" + plan.name + "/.staging-<id>', 'format' = 'parquet'\n)"
+        f"  'connector' = 'filesystem', 'path' = '<out>/{job.kind}/{job.name}/.staging-<id>', 'format' = 'parquet'\n)"
     )

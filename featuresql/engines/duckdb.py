@@ -102,7 +102,7 @@ def check_data(con: duckdb.DuckDBPyConnection, project: "Project", table: Catalo
             )
 
 
-def _skipped(con: duckdb.DuckDBPyConnection, project: "Project", plan: AggregatePlan, start: datetime, end: datetime) -> dict[str, int]:
+def skipped_rows(con: duckdb.DuckDBPyConnection, project: "Project", plan: AggregatePlan, start: datetime, end: datetime) -> dict[str, int]:
     """Rows that the contract excludes (NULL time, NULL key), counted so nothing vanishes silently."""
     time_col = sql.quote(plan.source.time_column)
     key_null = " OR ".join(f"{sql.quote(k)} IS NULL" for k in plan.keys)
@@ -206,7 +206,7 @@ def backfill(project: "Project", names: list[str], start: "Instant", end: "Insta
             counts = write_partitions(con, millisecond_timestamps(con, query), "event_time", days_between(lower, upper), out / "features" / plan.name)
         # Features that share a source and keys exclude the same rows: count them once.
         if (plan.source.name, plan.keys) not in skipped:
-            skipped[(plan.source.name, plan.keys)] = _skipped(con, project, plan, lower, upper)
+            skipped[(plan.source.name, plan.keys)] = skipped_rows(con, project, plan, lower, upper)
         summaries.append(RunSummary(
             name=plan.name, kind="feature", out=out / "features" / plan.name, rows=sum(counts.values()),
             partitions=len(counts), seconds=time.perf_counter() - began,
@@ -223,17 +223,36 @@ def samples(project: "Project", name: str, start: "Instant", end: "Instant", out
     target = out / "samples" / project.samples_def(name).name
     with engine_errors():
         counts = write_partitions(con, millisecond_timestamps(con, query), spine.time_column, days_between(lower, upper), target)
-    label_rate = None
+    rate = label_rate(con, target, label, counts)
+    skipped, null_keyed = spine_counts(con, project, spine, features, label, lower, upper)
+    return RunSummary(
+        name=project.samples_def(name).name, kind="samples", out=target, rows=sum(counts.values()),
+        partitions=len(counts), seconds=time.perf_counter() - began, skipped_rows=skipped, label_rate=rate,
+        null_key_rows=null_keyed,
+    )
+
+
+def label_rate(con: duckdb.DuckDBPyConnection, target: Path, label: AggregatePlan | None, counts: dict) -> float | None:
+    """The share of TRUE labels over the days a run wrote (not whatever else the folder holds)."""
     label_column = label.output_columns[0] if label is not None else None
+    if label_column is None or not counts:
+        return None
     with engine_errors():
-        if label_column is not None and counts and _is_boolean(con, target, label_column):
-            # Over the days this run wrote, not whatever else the folder holds.
-            days = ", ".join(sql.sql_literal(day.isoformat()) for day in counts)
-            row = con.execute(
-                f"SELECT avg(CAST({sql.quote(label_column)} AS DOUBLE)) FROM read_parquet("
-                f"{sql.sql_literal(str(target) + '/dt=*/*.parquet')}, hive_partitioning = true) WHERE dt IN ({days})"
-            ).fetchall()[0]
-            label_rate = float(row[0]) if row[0] is not None else None
+        if not _is_boolean(con, target, label_column):
+            return None
+        days = ", ".join(sql.sql_literal(day.isoformat()) for day in counts)
+        row = con.execute(
+            f"SELECT avg(CAST({sql.quote(label_column)} AS DOUBLE)) FROM read_parquet("
+            f"{sql.sql_literal(str(target) + '/dt=*/*.parquet')}, hive_partitioning = true) WHERE dt IN ({days})"
+        ).fetchall()[0]
+    return float(row[0]) if row[0] is not None else None
+
+
+def spine_counts(
+    con: duckdb.DuckDBPyConnection, project: "Project", spine: CatalogTable, features: list[AggregatePlan],
+    label: AggregatePlan | None, lower: datetime, upper: datetime,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Spine rows skipped (NULL time) and kept with NULL values (a NULL key), by reason."""
     spine_time = sql.quote(spine.time_column)
     in_range = (
         f"{spine_time} >= TIMESTAMP '{sql.timestamp_text(lower)}' AND {spine_time} < TIMESTAMP '{sql.timestamp_text(upper)}'"
@@ -247,8 +266,4 @@ def samples(project: "Project", name: str, start: "Instant", end: "Instant", out
         found = con.execute(f"SELECT {', '.join(counters)} FROM {sql.scan(spine, project.root)}").fetchall()[0]
     skipped = {f"{spine.name}: NULL {spine.time_column}": int(found[0])}
     null_keyed = {f"NULL {', '.join(keys)}": int(count) for keys, count in zip(sorted(key_sets), found[1:])}
-    return RunSummary(
-        name=project.samples_def(name).name, kind="samples", out=target, rows=sum(counts.values()),
-        partitions=len(counts), seconds=time.perf_counter() - began, skipped_rows=skipped, label_rate=label_rate,
-        null_key_rows=null_keyed,
-    )
+    return skipped, null_keyed

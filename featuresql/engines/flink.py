@@ -13,11 +13,15 @@ import shutil
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from featuresql import connectors
 from featuresql.compile import flink as sql
@@ -58,10 +62,12 @@ def environment() -> Any:
     config.set("parallelism.default", os.environ.get("FEATURESQL_FLINK_PARALLELISM", "1"))
     config.set("pipeline.jars", ";".join(p.as_uri() for p in jars))
     config.set("table.local-time-zone", "UTC")
-    # The filesystem sink commits files on checkpoints; the final checkpoint at the
-    # end of a bounded input commits the last ones. Frequent checkpoints slowed a
-    # small backfill six-fold (241 s at 2 s vs 41 s), so the interval is long.
-    config.set("execution.checkpointing.interval", "60 s")
+    # A watermark after every record: which rows are late then depends only on the
+    # order rows arrive in, never on timing (docs/semantics.md section 7).
+    config.set("pipeline.auto-watermark-interval", "0 ms")
+    # No checkpoints for bounded runs: the filesystem sink commits every file when
+    # its input ends, and waiting for a periodic checkpoint cost up to its interval.
+    # `featuresql stream` (its own process) turns them on.
     _ENVIRONMENT = env
     return env
 
@@ -83,94 +89,281 @@ def _flink_columns(env: Any, view: str) -> list[tuple[str, str]]:
     return [(name, kind.replace(" *ROWTIME*", "")) for name, kind in described]
 
 
-def run_to_staging(job: sql.FlinkJob, time_column: str, staging: Path) -> None:
-    """Run a job to completion, its rows written as Parquet under `staging/dt=YYYY-MM-DD/`."""
+def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str, int]:
+    """Run a job to completion: its rows as Parquet under `staging/dt=YYYY-MM-DD/`,
+    each source's late rows under `late_dir/<source>/`. Returns the late counts."""
     env = environment()
     suffix = uuid.uuid4().hex[:8]
-    view, sink = f"job_{suffix}", f"sink_{suffix}"
+    views = [f"job_{suffix}"] + [f"late_{i}_{suffix}" for i in range(len(job.late))]
+    sinks = [f"sink_{suffix}"] + [f"late_sink_{i}_{suffix}" for i in range(len(job.late))]
     try:
-        _run_registered(env, job, time_column, staging, view, sink)
+        for source in job.sources:
+            _execute(env, source)
+        statements = env.create_statement_set()
+        # The output and the late rows in one job, so each source is scanned once and
+        # "late" means the same thing for both.
+        targets = [(views[0], sinks[0], job.query, staging, job.time_column)]
+        for (source, query), view, sink in zip(job.late, views[1:], sinks[1:]):
+            targets.append((view, sink, query, late_dir / source, None))
+        for view, sink, query, folder, day_column in targets:
+            statements.add_insert_sql(_register_sink(env, view, sink, query, folder, day_column))
+        try:
+            statements.execute().wait()
+        except Exception as err:
+            raise FeaturesqlError(f"the Flink job failed: {_first_line(err)}") from None
     finally:
         # The environment lives as long as the process: leave no names behind.
-        env.execute_sql(f"DROP TEMPORARY VIEW IF EXISTS {sql.quote(view)}")
-        for table in (sink, *job.source_names):
+        for view in views:
+            env.execute_sql(f"DROP TEMPORARY VIEW IF EXISTS {sql.quote(view)}")
+        for table in (*sinks, *job.source_names):
             env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {sql.quote(table)}")
+    return {source: _rows_in(late_dir / source) for source, _ in job.late}
 
 
-def _run_registered(env: Any, job: sql.FlinkJob, time_column: str, staging: Path, view: str, sink: str) -> None:
-    for source in job.sources:
-        _execute(env, source)
-    _execute(env, f"CREATE TEMPORARY VIEW {sql.quote(view)} AS\n{job.query}")
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    cause = next((line for line in lines if line.startswith("Caused by:")), None)
+    return (lines[0] if lines else repr(err)) + (f" ({cause})" if cause and lines and cause != lines[0] else "")
+
+
+#: Parquet as DuckDB writes it: INT64 millisecond timestamps (not Flink's default
+#: INT96), in UTC (not the JVM's time zone).
+_PARQUET_OUT = (
+    "'format' = 'parquet', 'parquet.write.int64.timestamp' = 'true', "
+    "'parquet.timestamp.time.unit' = 'millis', 'parquet.utc-timezone' = 'true'"
+)
+
+
+def _register_sink(env: Any, view: str, sink: str, query: str, folder: Path, day_column: str | None) -> str:
+    """A Parquet sink typed like the query (Flink's own typing, via DESCRIBE); returns the INSERT."""
+    _execute(env, f"CREATE TEMPORARY VIEW {sql.quote(view)} AS\n{query}")
     columns = _flink_columns(env, view)
     column_ddl = ",\n  ".join(f"{sql.quote(name)} {kind}" for name, kind in columns)
+    names = ", ".join(sql.quote(name) for name, _ in columns)
+    if day_column is None:
+        _execute(env, (
+            f"CREATE TEMPORARY TABLE {sql.quote(sink)} (\n  {column_ddl}\n) WITH (\n"
+            f"  'connector' = 'filesystem',\n  'path' = '{folder.as_uri()}',\n  {_PARQUET_OUT}\n)"
+        ))
+        return f"INSERT INTO {sql.quote(sink)}\nSELECT {names} FROM {sql.quote(view)}"
     _execute(env, (
         f"CREATE TEMPORARY TABLE {sql.quote(sink)} (\n  {column_ddl},\n  `dt` STRING\n) PARTITIONED BY (`dt`) WITH (\n"
-        f"  'connector' = 'filesystem',\n  'path' = '{staging.as_uri()}',\n  'format' = 'parquet',\n"
+        f"  'connector' = 'filesystem',\n  'path' = '{folder.as_uri()}',\n  {_PARQUET_OUT},\n"
         "  'sink.rolling-policy.file-size' = '512MB'\n)"
     ))
-    names = ", ".join(sql.quote(name) for name, _ in columns)
-    result = _execute(env, (
-        f"INSERT INTO {sql.quote(sink)}\nSELECT {names}, DATE_FORMAT({sql.quote(time_column)}, 'yyyy-MM-dd') AS `dt`\n"
+    return (
+        f"INSERT INTO {sql.quote(sink)}\nSELECT {names}, DATE_FORMAT({sql.quote(day_column)}, 'yyyy-MM-dd') AS `dt`\n"
         f"FROM {sql.quote(view)}"
-    ))
-    try:
-        result.wait()
-    except Exception as err:
-        raise FeaturesqlError(f"the Flink job failed: {str(err).strip().splitlines()[0]}") from None
+    )
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    # Flink leaves hidden in-progress and marker files; only visible ones are committed data.
+    return [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))] if folder.exists() else []
+
+
+def _rows_in(folder: Path) -> int:
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in _parquet_files(folder))
 
 
 def read_staged(staging: Path) -> pa.Table:
     """The rows a job staged, with timestamps at the contract's millisecond precision."""
-    files = [p for p in staging.glob("dt=*/*") if p.is_file() and not p.name.startswith((".", "_"))]
+    files = _parquet_files(staging)
     if not files:
         return pa.table({})
-    table = ds.dataset([str(f) for f in files], format="parquet").to_table()
-    fields = []
-    for field in table.schema:
-        fields.append(pa.field(field.name, pa.timestamp("ms")) if pa.types.is_timestamp(field.type) else field)
-    return table.cast(pa.schema(fields))
+    table = ds.dataset([str(f) for f in files], format="parquet", partitioning=None).to_table()
+    return table.cast(pa.schema([
+        pa.field(f.name, pa.timestamp("ms")) if pa.types.is_timestamp(f.type) else f for f in table.schema
+    ]))
+
+
+def read_late(late_dir: Path, source: str) -> pa.Table:
+    """The rows of one source that a job set aside as late."""
+    return read_staged(late_dir / source)
+
+
+def _is_samples(project: "Project", name: str) -> bool:
+    return name.lower() in {n.lower() for n in project.samples_names}
+
+
+def compile_job(
+    project: "Project", name: str, lower: datetime, upper: datetime, staged: Mapping[str, Path] | None = None
+) -> sql.FlinkJob:
+    """The Flink job of a feature's update log or of a samples definition."""
+    if _is_samples(project, name):
+        spine, features, label = project.samples_plans(name)
+        return sql.compile_samples(
+            project.samples_def(name).name, spine, features, label, project.root, lower, upper, staged=staged
+        )
+    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged)
+
+
+def staged_job(
+    project: "Project", name: str, lower: datetime, upper: datetime, folder: Path, limit: int | None = None
+) -> sql.FlinkJob:
+    """The job, reading a staged copy of its input events under `folder` (see `stage_inputs`)."""
+    plain = compile_job(project, name, lower, upper)
+    staged = {reading.table.name.lower(): folder / reading.table.name for reading in plain.inputs}
+    job = compile_job(project, name, lower, upper, staged=staged)
+    stage_inputs(project, job.inputs, staged, limit)
+    return job
+
+
+def stage_inputs(
+    project: "Project", inputs: tuple[sql.InputRange, ...], staged: Mapping[str, Path], limit: int | None = None
+) -> None:
+    """One Parquet file per table with the events a bounded run reads, in arrival order.
+
+    Flink's filesystem source reads the files of a folder in no particular order,
+    and in a stream the order of arrival decides which events are late. A bounded
+    run therefore reads one file per table holding the catalog's files in name
+    order, each in its own row order (docs/semantics.md section 7). DuckDB writes
+    it, which also gives every column exactly the catalog's type (Flink's Parquet
+    reader does not widen INT to BIGINT) and lets any catalog format be read.
+    """
+    from featuresql.compile import duckdb as batch_sql
+    from featuresql.engines import duckdb as batch
+
+    con = batch.connect()
+    con.execute("SET preserve_insertion_order = true")
+    for reading in inputs:
+        table = reading.table
+        folder = staged[table.name.lower()]
+        folder.mkdir(parents=True, exist_ok=True)
+        columns = ", ".join(
+            f"CAST({batch_sql.quote(c.name)} AS "
+            f"{'TIMESTAMP_MS' if batch_sql.duckdb_type(c.type) == 'TIMESTAMP' else batch_sql.duckdb_type(c.type)}) "
+            f"AS {batch_sql.quote(c.name)}"
+            for c in table.columns
+        )
+        time = batch_sql.quote(table.time_column)
+        conditions = [f"{time} IS NOT NULL"]
+        if reading.lower is not None:
+            conditions.append(f"{time} >= TIMESTAMP '{batch_sql.timestamp_text(reading.lower)}'")
+        conditions.append(f"{time} {'<=' if reading.upper_inclusive else '<'} TIMESTAMP '{batch_sql.timestamp_text(reading.upper)}'")
+        where = " AND ".join(conditions)
+        scan = batch_sql.scan(table, project.root)
+        if limit is not None:
+            # The latest `limit` events (and their ties), still in arrival order.
+            where += (
+                f" AND {time} >= (SELECT min(t) FROM (SELECT {time} AS t FROM {scan} WHERE {where} "
+                f"ORDER BY t DESC LIMIT {int(limit)}))"
+            )
+        target = batch_sql.sql_literal(str(folder / "events.parquet"))
+        with batch.engine_errors():
+            con.execute(f"COPY (SELECT {columns} FROM {scan} WHERE {where}) TO {target} (FORMAT parquet)")
 
 
 def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant") -> str:
-    """The whole Flink job for a feature's update log: source DDL, sink DDL, INSERT."""
+    """The whole Flink job: source DDL, sink DDL, and the INSERTs of one statement set."""
     lower, upper = run_range(start, end)
-    if name.lower() in {n.lower() for n in project.samples_names}:
-        raise FeaturesqlError(
-            f"{name} is a samples definition: the Flink engine runs feature update logs so far; "
-            "samples on Flink are not implemented yet (use --target duckdb)"
-        )
-    job = sql.compile_backfill(project.feature_plan(name), project.root, lower, upper)
-    return job.text(sink=sql.sink_ddl_placeholder(project.feature_plan(name)))
+    job = compile_job(project, name, lower, upper)
+    return job.text(sink=sql.sink_ddl_placeholder(job))
+
+
+@dataclass
+class FlinkResult:
+    """A job's output rows and the rows of each source it set aside as late."""
+
+    table: pa.Table
+    late: dict[str, pa.Table]
+
+    @property
+    def late_counts(self) -> dict[str, int]:
+        return {source: rows.num_rows for source, rows in self.late.items()}
+
+
+def run_table(project: "Project", name: str, start: "Instant", end: "Instant") -> FlinkResult:
+    """A feature's update log or a samples definition's rows, computed by Flink."""
+    lower, upper = run_range(start, end)
+    _check_sources(project, name)
+    with tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
+        job = staged_job(project, name, lower, upper, Path(tmp) / "inputs")
+        staging, late_dir = Path(tmp) / "out", Path(tmp) / "late"
+        run_to_staging(job, staging, late_dir)
+        return FlinkResult(read_staged(staging), {s: read_late(late_dir, s) for s, _ in job.late})
 
 
 def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
     """A feature's update log computed by Flink, as an Arrow table (same columns as DuckDB's)."""
-    lower, upper = run_range(start, end)
-    plan = project.feature_plan(name)
-    job = sql.compile_backfill(plan, project.root, lower, upper)
-    with tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
-        staging = Path(tmp) / "out"
-        run_to_staging(job, "event_time", staging)
-        return read_staged(staging)
+    return run_table(project, name, start, end).table
+
+
+def samples_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
+    return run_table(project, name, start, end).table
+
+
+def _check_sources(project: "Project", name: str) -> None:
+    """The same data checks as the DuckDB engine: files exist, columns match the catalog."""
+    from featuresql.engines import duckdb as batch
+
+    con = batch.connect()
+    if _is_samples(project, name):
+        spine, features, label = project.samples_plans(name)
+        tables = [spine] + [p.source for p in features] + ([label.source] if label else [])
+    else:
+        tables = [project.feature_plan(name).source]
+    for table in {t.name: t for t in tables}.values():
+        batch.check_data(con, project, table)
+
+
+def _publish(
+    project: "Project", name: str, lower: datetime, upper: datetime, target: Path, out: Path
+) -> tuple[dict, dict[str, int], float]:
+    """Run a job and publish its day partitions atomically; keep its late rows in `out/late/<name>/`."""
+    target.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    staging = target / f".staging-{uuid.uuid4().hex}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
+            job = staged_job(project, name, lower, upper, Path(tmp) / "inputs")
+            late_dir = Path(tmp) / "late"
+            late_counts = run_to_staging(job, staging, late_dir)
+            counts = publish_staged(staging, days_between(lower, upper), target)
+            # Late rows are kept for inspection (and for `verify`), replacing the last run's.
+            for source in late_counts:
+                kept = out / "late" / job.name / source
+                shutil.rmtree(kept, ignore_errors=True)
+                if (late_dir / source).exists():
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(late_dir / source), str(kept))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return counts, late_counts, time.perf_counter() - began
 
 
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path) -> list[RunSummary]:
+    from featuresql.engines import duckdb as batch
+
     lower, upper = run_range(start, end, whole_days=True)
+    plans = [project.feature_plan(n) for n in names]  # all errors before any work
+    con = batch.connect()
+    for table in {p.source.name: p.source for p in plans}.values():
+        batch.check_data(con, project, table)
     summaries = []
-    for name in names:
-        plan = project.feature_plan(name)
-        job = sql.compile_backfill(plan, project.root, lower, upper)
-        target = out / "features" / plan.name
-        target.mkdir(parents=True, exist_ok=True)
-        began = time.perf_counter()
-        staging = target / f".staging-{uuid.uuid4().hex}"
-        try:
-            run_to_staging(job, "event_time", staging)
-            counts = publish_staged(staging, days_between(lower, upper), target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    for plan in plans:
+        counts, late_counts, seconds = _publish(project, plan.name, lower, upper, out / "features" / plan.name, out)
         summaries.append(RunSummary(
-            name=plan.name, kind="feature", out=target, rows=sum(counts.values()),
-            partitions=len(counts), seconds=time.perf_counter() - began,
+            name=plan.name, kind="feature", out=out / "features" / plan.name, rows=sum(counts.values()),
+            partitions=len(counts), seconds=seconds, skipped_rows=batch.skipped_rows(con, project, plan, lower, upper),
+            late_rows=late_counts,
         ))
     return summaries
+
+
+def samples(project: "Project", name: str, start: "Instant", end: "Instant", out: Path) -> RunSummary:
+    from featuresql.engines import duckdb as batch
+
+    lower, upper = run_range(start, end, whole_days=True)
+    _check_sources(project, name)
+    spine, features, label = project.samples_plans(name)
+    samples_name = project.samples_def(name).name
+    target = out / "samples" / samples_name
+    counts, late_counts, seconds = _publish(project, samples_name, lower, upper, target, out)
+    con = batch.connect()
+    skipped, null_keyed = batch.spine_counts(con, project, spine, features, label, lower, upper)
+    return RunSummary(
+        name=samples_name, kind="samples", out=target, rows=sum(counts.values()), partitions=len(counts),
+        seconds=seconds, skipped_rows=skipped, null_key_rows=null_keyed, late_rows=late_counts,
+        label_rate=batch.label_rate(con, target, label, counts),
+    )

@@ -1,0 +1,127 @@
+"""`featuresql verify`: the streaming engine (Flink) against the batch engine (DuckDB).
+
+For each definition, Flink runs over a staged copy of the slice's events (in
+arrival order, docs/semantics.md section 7) and reports the events it found
+late. DuckDB then runs over the same staged events less the late ones, and
+`featuresql.compare` pairs and compares every row and column of the two
+outputs. The guarantee being checked is exactly the contract's: equal rows for
+every event that is not late.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from featuresql.compare import Comparison, compare, render
+from featuresql.compile import duckdb as batch_sql
+from featuresql.compile import flink as stream_sql
+from featuresql.engines import duckdb as batch
+from featuresql.engines import flink as stream
+
+if TYPE_CHECKING:
+    from featuresql.project import Instant, Project
+
+
+@dataclass
+class Verification:
+    """One definition verified: the comparison and what Flink set aside as late."""
+
+    comparison: Comparison
+    start: datetime
+    end: datetime
+    late: dict[str, int] = field(default_factory=dict)
+    input_rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.comparison.ok
+
+    def describe(self) -> str:
+        head = (
+            f"{'OK' if self.ok else 'FAILED'} {self.comparison.name} "
+            f"[{self.start:%Y-%m-%d %H:%M:%S}, {self.end:%Y-%m-%d %H:%M:%S}) in {self.seconds:.1f} s; "
+            f"input events {', '.join(f'{t}: {n:,}' for t, n in self.input_rows.items())}; "
+            f"late for Flink: {sum(self.late.values()):,}"
+            + (f" ({', '.join(f'{s}: {n:,}' for s, n in self.late.items() if n)})" if any(self.late.values()) else "")
+        )
+        return head + "\n" + render(self.comparison)
+
+
+def verify(
+    project: "Project",
+    name: str,
+    start: "Instant | None" = None,
+    end: "Instant | None" = None,
+    limit: int | None = None,
+) -> Verification:
+    """Run `name` on both engines over the same slice and compare (see the module doc)."""
+    from featuresql.preview import slice_range
+
+    began = time.perf_counter()
+    is_samples = name.lower() in {n.lower() for n in project.samples_names}
+    if is_samples:
+        spine, _, _ = project.samples_plans(name)
+        anchor, display = spine, project.samples_def(name).name
+    else:
+        plan = project.feature_plan(name)
+        anchor, display = plan.source, plan.name
+    con = batch.connect()
+    lower, upper = slice_range(con, project, anchor, start, end)
+    stream._check_sources(project, name)
+    with tempfile.TemporaryDirectory(prefix="featuresql-verify-") as tmp:
+        folder = Path(tmp)
+        job = stream.staged_job(project, name, lower, upper, folder / "inputs", limit)
+        late_counts = stream.run_to_staging(job, folder / "out", folder / "late")
+        streamed = stream.read_staged(folder / "out")
+        # The batch side reads the staged events less those Flink reported late.
+        paths, input_rows = {}, {}
+        for reading in job.inputs:
+            table = reading.table
+            staged = folder / "inputs" / table.name / "events.parquet"
+            input_rows[table.name] = int(con.execute(f"SELECT count(*) FROM read_parquet('{staged}')").fetchall()[0][0])
+            kept = folder / "batch" / table.name / "events.parquet"
+            kept.parent.mkdir(parents=True)
+            _without_late(con, table, staged, _late_rows_of(folder / "late", job, table), kept)
+            paths[table.name] = str(kept)
+        batch_project = project.with_data(paths)
+        batched = (batch.samples_table if is_samples else batch.backfill_table)(batch_project, name, lower, upper)
+    if is_samples:
+        identity = [c.name for c in spine.columns]
+    else:
+        identity = [*plan.keys, "event_time"]
+    comparison = compare(display, batched, streamed, identity)
+    return Verification(comparison, lower, upper, late_counts, input_rows, time.perf_counter() - began)
+
+
+def _late_rows_of(late_dir: Path, job: stream_sql.FlinkJob, table) -> Path | None:  # type: ignore[no-untyped-def]
+    """The late rows of a table: every source reading it sees the same staged file in
+    the same order, so their late sets are nested; the widest reading holds them all."""
+    best, most = None, -1
+    for source, _ in job.late:
+        if source.split("_", 1)[1].lower() != table.name.lower():
+            continue
+        folder = late_dir / source
+        rows = stream._rows_in(folder)
+        if rows > most:
+            best, most = folder, rows
+    return best if most > 0 else None
+
+
+def _without_late(con, table, staged: Path, late: Path | None, target: Path) -> None:  # type: ignore[no-untyped-def]
+    columns = ", ".join(batch_sql.quote(c.name) for c in table.columns)
+    query = f"SELECT {columns} FROM read_parquet('{staged}')"
+    if late is not None:
+        typed = ", ".join(
+            f"CAST({batch_sql.quote(c.name)} AS "
+            f"{'TIMESTAMP_MS' if batch_sql.duckdb_type(c.type) == 'TIMESTAMP' else batch_sql.duckdb_type(c.type)})"
+            for c in table.columns
+        )
+        files = ", ".join(batch_sql.sql_literal(str(f)) for f in stream._parquet_files(late))
+        query += f" EXCEPT ALL SELECT {typed} FROM read_parquet([{files}], union_by_name = true)"
+    con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
