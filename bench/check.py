@@ -92,3 +92,38 @@ def compare(left: Path, right: Path, order: list[str], columns: list[str] | None
         ).fetchall()[0]
         result.example = {"column": c, "row": int(found[0]), "left": found[1], "right": found[2]}
     return result
+
+
+def feast_reference(root: Path, out: Path) -> int:
+    """What Feast's semantics give, computed independently in DuckDB: per spine row
+    with a user and a time in range, the latest update-log row with time <= t."""
+    from bench.arms import END, START, table, update_log
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute(
+        f"""COPY (
+  SELECT s.impression_id, l.* EXCLUDE (user_id, event_time)
+  FROM (SELECT * FROM read_parquet('{table(root, "spine")}')
+        WHERE user_id IS NOT NULL AND event_time >= TIMESTAMP '{START}' AND event_time < TIMESTAMP '{END}') s
+  ASOF LEFT JOIN read_parquet('{update_log(root)}') l
+    ON s.user_id = l.user_id AND s.event_time >= l.event_time
+) TO '{out}' (FORMAT parquet)"""
+    )
+    return int(con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0])
+
+
+def same_rows_share(left: Path, right: Path, key: str, columns: list[str]) -> float:
+    """The share of `left`'s rows whose `columns` all equal `right`'s row with the same `key`."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    same = " AND ".join(
+        f'(l."{c}" IS NOT DISTINCT FROM r."{c}" OR abs(CAST(l."{c}" AS DOUBLE) - CAST(r."{c}" AS DOUBLE)) '
+        f'<= {REL_TOL} * greatest(abs(CAST(l."{c}" AS DOUBLE)), abs(CAST(r."{c}" AS DOUBLE))))'
+        for c in columns
+    )
+    row = con.execute(
+        f"SELECT avg(CASE WHEN {same} THEN 1.0 ELSE 0.0 END) FROM read_parquet('{left}') l "
+        f'JOIN read_parquet(\'{right}\') r USING ("{key}")'
+    ).fetchall()[0]
+    return float(row[0] or 0.0)

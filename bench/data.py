@@ -88,7 +88,9 @@ def _write_spine(folder: Path) -> int:
     source = folder / "data" / "impressions" / "*.parquet"
     # hash() of the id, not row position: the sample does not depend on file order.
     duckdb.execute(
-        f"COPY (SELECT * FROM read_parquet('{source}') WHERE hash(impression_id) % {SPINE_EVERY} = 0 "
+        # TIMESTAMP_MS, as the generator writes: the catalog says TIMESTAMP(3).
+        f"COPY (SELECT * REPLACE (CAST(event_time AS TIMESTAMP_MS) AS event_time) "
+        f"FROM read_parquet('{source}') WHERE hash(impression_id) % {SPINE_EVERY} = 0 "
         f"ORDER BY event_time NULLS LAST) TO '{out}' (FORMAT parquet, COMPRESSION snappy)"
     )
     return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0])
