@@ -15,6 +15,19 @@ from pathlib import Path
 from typing import Any
 
 
+def _peak_rss_mb() -> float | None:
+    # VmHWM is this process image's own high-water mark. wait4's ru_maxrss is not:
+    # Linux carries the parent's peak over fork/exec, so every arm would report at
+    # least the harness's own size.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def _rows(result: Any) -> int:
     return int(result.num_rows if hasattr(result, "num_rows") else len(result))
 
@@ -40,7 +53,7 @@ def main(argv: list[str]) -> None:
     seconds = time.perf_counter() - began
     if result_path is not None:  # after the clock stops: writing is not the arm's work
         _write(result, result_path)
-    print(json.dumps({"seconds": seconds, "rows": _rows(result)}), flush=True)
+    print(json.dumps({"seconds": seconds, "rows": _rows(result), "peak_rss_mb": _peak_rss_mb()}), flush=True)
 
 
 if __name__ == "__main__":

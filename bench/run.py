@@ -22,21 +22,22 @@ FEAST_MEMORY_MB = 8_000
 MEMORY_MB = 16_000
 
 
-def _arm_command(name: str, root: Path, result: Path | None) -> list[str] | None:
+def _arm_command(name: str, root: Path, result: Path | None, validate_files: int) -> list[str] | None:
     if name == "validate.featuresql":
         return [str(Path(sys.executable).parent / "featuresql"), "validate", "--project",
-                str(data.validate_project(VALIDATE_FILES, root.parent))]
+                str(data.validate_project(validate_files, root.parent))]
     python = FEAST_PYTHON if name == "samples.feast" else Path(sys.executable)
     if not python.exists():
         return None
     return [str(python), "-m", "bench.child", name, str(root)] + ([str(result)] if result else [])
 
 
-def _summary(name: str, warm: runner.Run, runs: list[runner.Run]) -> dict[str, Any]:
-    summary: dict[str, Any] = {"arm": name, "warm_up": warm.as_dict(), "runs": [r.as_dict() for r in runs]}
+def _summary(name: str, warm: runner.Run | None, runs: list[runner.Run]) -> dict[str, Any]:
+    summary: dict[str, Any] = {"arm": name, "warm_up": warm.as_dict() if warm else None, "runs": [r.as_dict() for r in runs]}
     ok = [r for r in runs if r.status == "ok"]
-    failed = warm if warm.status != "ok" else next((r for r in runs if r.status != "ok"), None)
-    if not ok or warm.status != "ok":
+    warm_failed = warm is not None and warm.status != "ok"
+    failed = warm if warm_failed else next((r for r in runs if r.status != "ok"), None)
+    if not ok or warm_failed:
         summary["status"] = f"did not finish ({failed.status}: {failed.detail})" if failed else "not run"
         return summary
     # The arm's own clock when it has one (no interpreter start-up); the process's otherwise.
@@ -48,34 +49,33 @@ def _summary(name: str, warm: runner.Run, runs: list[runner.Run]) -> dict[str, A
         max=max(times),
         median_wall=statistics.median(r.wall for r in ok),
         peak_rss_mb=max(r.peak_rss_mb for r in ok),
-        rows=warm.rows,
+        rows=(warm or ok[0]).rows,
         timed_runs=len(times),
         failed_runs=len(runs) - len(ok),
     )
     return summary
 
 
-def run_arm(name: str, root: Path, repeat: int, timeout: float) -> dict[str, Any]:
+def run_arm(name: str, root: Path, repeat: int, timeout: float, warmup: int = 1, validate_files: int = VALIDATE_FILES) -> dict[str, Any]:
     result = root / "results" / f"{name}.parquet"
     result.unlink(missing_ok=True)
-    command = _arm_command(name, root, result)
+    command = _arm_command(name, root, result, validate_files)
     if command is None:
         return {"arm": name, "runs": [], "status": f"not run: {FEAST_PYTHON} is missing (make bench-feast)"}
     memory = FEAST_MEMORY_MB if name == "samples.feast" else MEMORY_MB
-    print(f"[bench] {name}: warm-up", flush=True)
-    warm = runner.run(command, REPO, timeout, memory)
-    if warm.status != "ok":
-        print(f"[bench] {name}: {warm.status} {warm.detail}", flush=True)
-        return _summary(name, warm, [])
-    # Results are written once, by the warm-up; timed runs write nothing.
-    timed_command = command[:-1] if command[-1] == str(result) else command
-    runs = []
-    for i in range(repeat):
-        runs.append(runner.run(timed_command, REPO, timeout, memory))
+    # The first run writes the result the checks read; the others write nothing.
+    plain = command[:-1] if command[-1] == str(result) else command
+    runs: list[runner.Run] = []
+    for i in range(warmup + repeat):
+        runs.append(runner.run(command if i == 0 else plain, REPO, timeout, memory))
         last = runs[-1]
-        print(f"[bench] {name}: run {i + 1}/{repeat}: {last.status} "
-              f"{last.seconds if last.seconds is not None else last.wall:.2f} s, {last.peak_rss_mb:.0f} MB", flush=True)
-    return _summary(name, warm, runs)
+        label = "warm-up" if i < warmup else f"run {i - warmup + 1}/{repeat}"
+        print(f"[bench] {name}: {label}: {last.status} {last.seconds if last.seconds is not None else last.wall:.2f} s, "
+              f"{last.peak_rss_mb:.0f} MB {last.detail if last.status != 'ok' else ''}", flush=True)
+        if last.status != "ok" and i == 0:
+            break  # an arm that cannot finish once is not run again
+    warm = runs[0] if warmup else None
+    return _summary(name, warm, runs[warmup:] if warmup else runs)
 
 
 def _checks(root: Path, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--size", default="1m", help="events to generate: 200k, 1m, 10m, 100m (default 1m)")
     parser.add_argument("--skew", default="default", choices=["default", "zipf"], help="key skew of the data")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per arm, after one warm-up")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs per arm first")
+    parser.add_argument("--validate-files", type=int, default=VALIDATE_FILES, help="feature files for workload 5")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a run is killed")
     parser.add_argument("--arms", default="", help="comma-separated substrings: run only matching arms")
     parser.add_argument("--data-dir", type=Path, default=data.DATA_ROOT)
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     names = [n for n in [*ARMS, "validate.featuresql"] if not wanted or any(w in n for w in wanted)]
     if "samples.feast" in names and not update_log(dataset.root).exists() and "backfill.featuresql" not in names:
         names.insert(0, "backfill.featuresql")
-    arms = {name: run_arm(name, dataset.root, args.repeat, args.timeout) for name in names}
+    arms = {name: run_arm(name, dataset.root, args.repeat, args.timeout, args.warmup, args.validate_files)
+            for name in names}
     checks = _checks(dataset.root, arms)
     profiles = report.profile(dataset, args.results_dir, args.name) if args.profile else []
     results = {
@@ -134,6 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "engagements": dataset.engagements, "spine": dataset.spine,
                     "start": dataset.start.isoformat(), "end": dataset.end.isoformat()},
         "repeat": args.repeat,
+        "warmup": args.warmup,
+        "validate_files": args.validate_files,
         "machine": machine.describe(REPO, FEAST_PYTHON),
         "arms": arms,
         "ratios": report.ratios(arms),

@@ -1,7 +1,10 @@
 """Run a command in its own process and measure it from outside.
 
-Peak RSS comes from os.wait4 (the kernel's ru_maxrss of exactly that child).
-A timeout and a memory cap (RSS polled from /proc) stop arms that cannot
+Peak RSS is the child's own VmHWM: reported by the child itself when it is a
+bench.child (read just before it exits), else the highest value polled from
+/proc while it ran. Not wait4's ru_maxrss: Linux carries the parent's peak
+into a child across fork and exec, so every arm would show at least the
+harness's size. A timeout and a memory cap (RSS polled from /proc) stop arms that cannot
 finish; they are reported as such, never retried or hidden.
 """
 
@@ -35,14 +38,16 @@ class Run:
         return asdict(self)
 
 
-def _rss_mb(pid: int) -> float:
+def _status_mb(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM of a live process, in MB ({} once it has gone)."""
+    found = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                found[line.split(":")[0]] = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return found
 
 
 def run(cmd: list[str], cwd: Path, timeout: float, memory_mb: float, env: dict[str, str] | None = None) -> Run:
@@ -50,19 +55,21 @@ def run(cmd: list[str], cwd: Path, timeout: float, memory_mb: float, env: dict[s
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         began = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        status, code, usage = "ok", 0, None
+        status, code, polled_peak = "ok", 0, 0.0
         while True:
-            pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, wait_status, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 code = os.waitstatus_to_exitcode(wait_status)
                 break
+            memory = _status_mb(proc.pid)
+            polled_peak = max(polled_peak, memory.get("VmHWM", 0.0))
             if time.perf_counter() - began > timeout:
                 status = "timeout"
-            elif _rss_mb(proc.pid) > memory_mb:
+            elif memory.get("VmRSS", 0.0) > memory_mb:
                 status = "memory"
             if status != "ok":
                 os.kill(proc.pid, signal.SIGKILL)
-                _, wait_status, usage = os.wait4(proc.pid, 0)
+                os.wait4(proc.pid, 0)
                 break
             time.sleep(_POLL_SECONDS)
         proc.returncode = code  # reaped above; stop Popen from waiting again
@@ -70,7 +77,7 @@ def run(cmd: list[str], cwd: Path, timeout: float, memory_mb: float, env: dict[s
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    result = Run(status, wall, usage.ru_maxrss / 1024 if usage else 0.0)
+    result = Run(status, wall, polled_peak)
     if status == "timeout":
         result.detail = f"killed after {timeout:.0f} s"
     elif status == "memory":
@@ -87,5 +94,6 @@ def run(cmd: list[str], cwd: Path, timeout: float, memory_mb: float, env: dict[s
         if isinstance(reported, dict):
             result.seconds = reported.get("seconds")
             result.rows = reported.get("rows")
+            result.peak_rss_mb = max(polled_peak, reported.get("peak_rss_mb") or 0.0)
         result.detail = lines[-1][:300] if lines and not reported else ""
     return result
