@@ -144,7 +144,10 @@ def codes() -> None:
 @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--out", default="data", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-def generate(size: str, days: int, seed: int, out: Path) -> None:
+# The names of datagen.SKEWS, spelled here so `featuresql --help` does not import numpy.
+@click.option("--skew", default="default", show_default=True, type=click.Choice(["default", "zipf"]),
+              help="Key popularity: the default mild Zipf, or a steep hot-key Zipf (benchmarks).")
+def generate(size: str, days: int, seed: int, out: Path, skew: str) -> None:
     """Generate the example project's feed data (impressions, engagements) as Parquet."""
     from featuresql.datagen import generate as run, parse_size
 
@@ -153,7 +156,7 @@ def generate(size: str, days: int, seed: int, out: Path) -> None:
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--size") from None
     began = time.perf_counter()
-    data = run(out, events=events, days=days, seed=seed)
+    data = run(out, events=events, days=days, seed=seed, skew=skew)
     click.echo(
         f"generated {data.impressions:,} impressions and {data.engagements:,} engagements "
         f"({data.malformed} malformed) from {data.start:%Y-%m-%d} to {data.end:%Y-%m-%d} in {time.perf_counter() - began:.2f} s"

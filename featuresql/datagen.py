@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["GeneratedData", "generate", "parse_size", "IMPRESSIONS_SCHEMA", "ENGAGEMENTS_SCHEMA"]
+__all__ = ["GeneratedData", "SKEWS", "generate", "parse_size", "IMPRESSIONS_SCHEMA", "ENGAGEMENTS_SCHEMA"]
 
 IMPRESSIONS_SCHEMA = pa.schema(
     [
@@ -82,6 +82,13 @@ _MIN_AUTHORS = 10
 _USER_ZIPF = 0.8
 _POST_ZIPF = 0.9
 _AUTHOR_ZIPF = 0.8
+# Named key-skew variants: (user, post, author) exponents. "zipf" is a steep
+# hot-key variant for benchmarks (exponents above 1: at 10m events the top user
+# has ~14% of impressions), so one window partition dwarfs the rest.
+SKEWS: dict[str, tuple[float, float, float]] = {
+    "default": (_USER_ZIPF, _POST_ZIPF, _AUTHOR_ZIPF),
+    "zipf": (1.1, 1.1, 1.1),
+}
 # Per-user click propensity and per-post appeal, lognormal with mean 1. They
 # make a user's past click rate and a post's past CTR predictive of the label.
 _USER_PROPENSITY_SIGMA = 0.6
@@ -196,6 +203,7 @@ def generate(
     seed: int = 7,
     start: datetime = datetime(2026, 1, 5),
     progress: Callable[[int], None] | None = None,
+    skew: str = "default",
 ) -> GeneratedData:
     """Write the impressions and engagements tables under ``out_dir``.
 
@@ -206,9 +214,12 @@ def generate(
     temporary name and renamed, so reruns are idempotent and an interrupted run
     leaves no partial file. ``progress`` is called after each file with the
     number of rows that file holds; ``GeneratedData.files`` lists the files in
-    the order they were written.
+    the order they were written. ``skew`` names the key popularity variant
+    (``SKEWS``); the default keeps the files byte-identical to earlier versions.
     """
     events = _positive_int("events", events)
+    if skew not in SKEWS:
+        raise ValueError(f"skew must be one of {', '.join(SKEWS)}, got {skew!r}")
     days = _positive_int("days", days)
     if start.tzinfo is not None:
         start = start.astimezone(timezone.utc).replace(tzinfo=None)
@@ -225,7 +236,7 @@ def generate(
     start_ms = (start - _EPOCH) // timedelta(milliseconds=1)
     slices = _plan_slices(start, days, events)
     seeds = np.random.SeedSequence(seed).spawn(len(slices) + 1)
-    population = _Population.build(events, np.random.default_rng(seeds[0]))
+    population = _Population.build(events, np.random.default_rng(seeds[0]), SKEWS[skew])
     malformed_target = _malformed_target(events)
 
     writer = _Writer(table_dirs, population, progress)
@@ -407,16 +418,19 @@ class _Population:
     author_ids: pa.Array
 
     @staticmethod
-    def build(events: int, rng: np.random.Generator) -> _Population:
+    def build(
+        events: int, rng: np.random.Generator, exponents: tuple[float, float, float] = SKEWS["default"]
+    ) -> _Population:
+        user_zipf, post_zipf, author_zipf = exponents
         n_users = max(_MIN_USERS, events // _EVENTS_PER_USER)
         n_posts = max(_MIN_POSTS, events // _EVENTS_PER_POST)
         n_authors = max(_MIN_AUTHORS, n_posts // _POSTS_PER_AUTHOR)
-        author_cdf = _zipf_cdf(n_authors, _AUTHOR_ZIPF)
+        author_cdf = _zipf_cdf(n_authors, author_zipf)
         return _Population(
-            user_cdf=_zipf_cdf(n_users, _USER_ZIPF),
+            user_cdf=_zipf_cdf(n_users, user_zipf),
             user_ids=_id_strings("u", rng.permutation(n_users) + 1),
             user_propensity=_mean_one_lognormal(rng, _USER_PROPENSITY_SIGMA, n_users),
-            post_cdf=_zipf_cdf(n_posts, _POST_ZIPF),
+            post_cdf=_zipf_cdf(n_posts, post_zipf),
             post_ids=_id_strings("p", rng.permutation(n_posts) + 1),
             post_appeal=_mean_one_lognormal(rng, _POST_APPEAL_SIGMA, n_posts),
             post_author=_draw(rng, author_cdf, n_posts),

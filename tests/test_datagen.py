@@ -255,6 +255,23 @@ def test_tiny_sizes(tmp_path: Path) -> None:
         assert pq.read_table(path).num_rows >= 0
 
 
+def _top_user_share(folder: Path) -> float:
+    return duckdb.sql(
+        f"SELECT max(n) / sum(n) FROM (SELECT count(*) AS n FROM read_parquet('{folder}/impressions/*.parquet') "
+        "WHERE user_id IS NOT NULL GROUP BY user_id)"
+    ).fetchall()[0][0]
+
+
+def test_zipf_skew_makes_hot_keys(tmp_path: Path) -> None:
+    # The benchmark variant concentrates traffic on a few keys; the default
+    # stays mild (top user ~2.5%).
+    generate(tmp_path / "default", events=EVENTS, days=1)
+    generate(tmp_path / "zipf", events=EVENTS, days=1, skew="zipf")
+    assert _top_user_share(tmp_path / "zipf") > 2 * _top_user_share(tmp_path / "default")
+    with pytest.raises(ValueError, match="skew"):
+        generate(tmp_path / "bad", events=EVENTS, skew="steep")
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [

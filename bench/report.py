@@ -1,0 +1,193 @@
+"""Results as numbers (ratios against the issue-6 goals), a Markdown report, and
+DuckDB profiles of the backfill arms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.data import Dataset
+
+WORKLOAD_TITLES = {
+    "floor": "6. physical floor",
+    "backfill": "1. backfill update log",
+    "samples": "2. samples",
+    "validate": "5. validate",
+}
+NOTES = {
+    "floor.duckdb_scan": "bare scan of impressions(user_id, position, event_time)",
+    "backfill.featuresql": "Project.backfill_table -> Arrow",
+    "backfill.duckdb_sql": "hand-written RANGE windows -> Arrow",
+    "samples.featuresql": "Project.samples_table -> Arrow",
+    "samples.duckdb_sql": "hand-written range join + GROUP BY -> Arrow",
+    "samples.pandas": "groupby-rolling + merge_asof -> DataFrame",
+    "samples.feast": "get_historical_features (DuckDB store), latest row <= t; not windows",
+    "validate.featuresql": "`featuresql validate` on generated feature files, whole process",
+}
+
+
+def _median(arms: dict[str, dict[str, Any]], name: str) -> float | None:
+    arm = arms.get(name, {})
+    return arm.get("median") if arm.get("status") == "ok" else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def ratios(arms: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    fsql_backfill = _median(arms, "backfill.featuresql")
+    hand = [m for m in (_median(arms, "samples.duckdb_sql"), _median(arms, "samples.pandas")) if m is not None]
+    rows = arms.get("backfill.featuresql", {}).get("rows")
+    return {
+        "backfill_featuresql_over_handwritten": _ratio(fsql_backfill, _median(arms, "backfill.duckdb_sql")),
+        "backfill_events_per_second": rows / fsql_backfill if rows and fsql_backfill else None,
+        "backfill_featuresql_over_floor": _ratio(fsql_backfill, _median(arms, "floor.duckdb_scan")),
+        "samples_featuresql_over_best_handwritten": _ratio(_median(arms, "samples.featuresql"), min(hand) if hand else None),
+        "samples_feast_over_featuresql": _ratio(_median(arms, "samples.feast"), _median(arms, "samples.featuresql")),
+        "validate_seconds": _median(arms, "validate.featuresql"),
+    }
+
+
+GOALS = [
+    ("backfill_featuresql_over_handwritten", "backfill: featuresql / hand-written DuckDB", "<= 1.10", lambda v: v <= 1.10),
+    ("backfill_events_per_second", "backfill: featuresql events/s (2 cores)", ">= 2,000,000", lambda v: v >= 2e6),
+    ("samples_featuresql_over_best_handwritten", "samples: featuresql / best hand-written", "<= 1.2", lambda v: v <= 1.2),
+    ("samples_feast_over_featuresql", "samples: Feast / featuresql", ">= 20", lambda v: v >= 20),
+    ("validate_seconds", "validate: seconds (1,000 files for the goal)", "< 3", lambda v: v < 3),
+]
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}f}"
+
+
+def table(results: dict[str, Any]) -> str:
+    arms = results["arms"]
+    floor = _median(arms, "floor.duckdb_scan")
+    lines = [
+        "| workload | arm | median s | min - max s | peak RSS MB | rows | x floor | what |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, arm in arms.items():
+        workload = WORKLOAD_TITLES.get(name.split(".")[0], name.split(".")[0])
+        if arm.get("status") != "ok":
+            lines.append(f"| {workload} | {name} | {arm.get('status')} | | | | | {NOTES.get(name, '')} |")
+            continue
+        lines.append(
+            f"| {workload} | {name} | {_fmt(arm['median'])} | {_fmt(arm['min'])} - {_fmt(arm['max'])} | "
+            f"{arm['peak_rss_mb']:,.0f} | {'' if arm['rows'] is None else format(arm['rows'], ',')} | "
+            f"{_fmt(_ratio(arm['median'], floor), 1) if not name.startswith(('floor', 'validate')) else ''} | "
+            f"{NOTES.get(name, '')} |"
+        )
+    return "\n".join(lines)
+
+
+def goals_table(results: dict[str, Any]) -> str:
+    lines = ["| measure | value | goal (issue 6) | met |", "|---|---:|---:|---|"]
+    for key, label, goal, met in GOALS:
+        value = results["ratios"].get(key)
+        verdict = "-" if value is None else ("yes" if met(value) else "no")
+        lines.append(f"| {label} | {_fmt(value)} | {goal} | {verdict} |")
+    return "\n".join(lines)
+
+
+def _checks_md(results: dict[str, Any]) -> str:
+    lines = []
+    for c in results["checks"]:
+        verdict = "agree" if c["agree"] else "DIFFER"
+        detail = f"{c['rows_left']:,} vs {c['rows_right']:,} rows, {c['columns']} columns compared"
+        if c["missing"]:
+            detail += f"; missing columns {c['missing']}"
+        if c["mismatched"]:
+            detail += f"; mismatched {c['mismatched']} e.g. {c['example']}"
+        lines.append(f"- {c['left']} vs {c['right']}: **{verdict}** ({detail})")
+        if "share_equal_to_featuresql" in c:
+            lines.append(
+                f"  - Feast rows whose 32 values equal featuresql's windowed values: "
+                f"{c['share_equal_to_featuresql']:.1%}"
+            )
+    return "\n".join(lines) or "- no pair of arms finished, nothing compared"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    ds, m = results["dataset"], results["machine"]
+    profiles = "\n".join(f"- `{p}`" for p in results["profiles"]) or "- not taken (run with `--profile`)"
+    return f"""# Benchmark {results['name']}
+
+Command: `{results['command']}`
+
+Data: `{ds['size']}` events, skew `{ds['skew']}`: {ds['impressions']:,} impressions (the bench
+feature's source), {ds['engagements']:,} engagements (the label's source), a spine of
+{ds['spine']:,} impressions (1 in 10), {ds['start']} to {ds['end']}. Each arm: {results['warmup']} warm-up run(s), then
+{results['repeat']} timed runs, each in its own process. Times are the arm's own work (data files
+to an in-memory result; no interpreter start-up), except validate, which is the whole CLI process.
+Peak RSS is the process's (wait4). Validate runs on {results['validate_files']:,} generated feature files.
+
+Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, load {m['load_avg_1m']} at the end (shared:
+read ratios, not seconds). Python {m['python']}, DuckDB {m['duckdb']}, pyarrow {m['pyarrow']},
+pandas {m['pandas']}, featuresql {m['featuresql']} at {m['git_commit']}{' (dirty)' if m['git_dirty'] else ''}, Feast {m['feast']}.
+
+## Results
+
+{table(results)}
+
+## Against the goals
+
+{goals_table(results)}
+
+## Do the arms agree?
+
+{_checks_md(results)}
+
+What is compared: featuresql and the hand-written DuckDB query, row for row over all 34
+columns of the update log; featuresql, hand-written DuckDB and pandas, row for row over
+all 39 columns of the samples (spine columns, 32 features, the label). DOUBLE columns
+within a relative 1e-9, everything else exactly.
+
+Feast answers a different question: the latest feature row with timestamp <= t, not a
+window. It was given the bench feature's per-event update log (featuresql's backfill
+output, 32 columns) and the spine rows with a user; its output is compared, row for row,
+with an independent DuckDB `ASOF JOIN` of the same rows (latest row <= t). Its values
+are not featuresql's: a row as of the last event keeps counting events that have since
+left a window, and `<= t` sees the spine impression's own event at t (featuresql's
+windows end before t; section 2 of docs/semantics.md). The share above says how often
+the two happen to agree. Feast's time covers the point-in-time join only, not computing
+the 32 windowed columns, which featuresql's time does include.
+
+## Not measured yet
+
+- **3. Flink throughput**: not measured yet: needs issue 3 (the generated Flink job on the
+  same files, vs hand-written Flink SQL, parallelism 2, blackhole sink).
+- **4. Freshness**: not measured yet: needs issue 4 (Kafka -> Flink -> upsert-kafka,
+  p50/p99 at 10K events/s).
+
+## Profiles
+
+{profiles}
+"""
+
+
+def profile(dataset: Dataset, results_dir: Path, name: str) -> list[str]:
+    """EXPLAIN ANALYZE of featuresql's and the hand-written backfill SQL, saved as text."""
+    import duckdb
+
+    from bench.arms import handwritten
+    from featuresql import Project
+
+    queries = {
+        "backfill.featuresql": Project(dataset.root).compile("bench_user", start=dataset.start, end=dataset.end),
+        "backfill.duckdb_sql": handwritten.backfill_sql(dataset.root),
+    }
+    written = []
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for arm, query in queries.items():
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        plan = "\n".join(str(row[1]) for row in con.execute("EXPLAIN ANALYZE " + query).fetchall())
+        path = results_dir / f"{name}-profile-{arm}.txt"
+        path.write_text(f"-- {arm}, {dataset.size} events ({dataset.skew})\n{query}\n\n{plan}\n")
+        written.append(str(path))
+    return written
