@@ -183,8 +183,16 @@ def _stamp(directory: Path) -> Path:
 
 
 def is_fetched() -> bool:
-    stamp = _stamp(jar_dir())
-    return stamp.is_file() and stamp.read_text().strip() == _stamp_text()
+    """The stamp matches the pinned list and every jar is there at its size (checksums were checked on download)."""
+    directory = jar_dir()
+    stamp = _stamp(directory)
+    if not (stamp.is_file() and stamp.read_text().strip() == _stamp_text()):
+        return False
+    for coordinates, _, size in JARS:
+        path = directory / _filename(coordinates)
+        if not path.is_file() or path.stat().st_size != size:
+            return False
+    return True
 
 
 def _download(coordinates: str, sha256: str, target: Path) -> None:
@@ -316,12 +324,14 @@ def _is_broker(pid: int) -> bool:
         return True  # no /proc: trust the state file
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def _tail(path: Path, lines: int = 25) -> str:
+    """The log's first ERROR lines (the cause; the end is mostly shutdown noise) and its last lines."""
     try:
         text = path.read_text(errors="replace").splitlines()
     except OSError:
         return "(no log)"
-    return "\n".join(text[-lines:])
+    errors = [line for line in text[:-lines] if " ERROR " in line or line.startswith("Caused by:")][:8]
+    return "\n".join([*errors, "..."] if errors else []) + ("\n" if errors else "") + "\n".join(text[-lines:])
 
 
 def status(run_dir: Path | None = None) -> Broker | None:
@@ -447,6 +457,13 @@ def start(port: int | None = None, run_dir: Path | None = None, timeout: float =
         raise KafkaError(f"a broker is already running at {running.bootstrap} (pid {running.pid}, {run_dir}); "
                          "stop it first")
     java = _java()
+    if port:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+            except OSError as err:
+                raise KafkaError(f"port {port} on {HOST} is not free ({err.strerror}); choose another or omit --port")
     jars = fetch(log)
     classpath = str(jars / "*")
     if run_dir.exists():

@@ -42,6 +42,16 @@ def test_script_fetch_is_idempotent_and_status_finds_the_session_broker(kafka_se
     assert (nothing.returncode, nothing.stdout) == (1, "")
 
 
+def test_start_refuses_a_busy_port_and_a_second_broker_in_one_run_dir(kafka_session: kafka_broker.Broker,
+                                                                      tmp_path: Path) -> None:
+    with pytest.raises(kafka_broker.KafkaError, match=f"port {kafka_session.port} on 127.0.0.1 is not free"):
+        kafka_broker.start(port=kafka_session.port, run_dir=tmp_path / "second")
+    assert not (tmp_path / "second").exists()
+    with pytest.raises(kafka_broker.KafkaError, match="already running at " + kafka_session.bootstrap):
+        kafka_broker.start(run_dir=Path(kafka_session.run_dir))
+    assert kafka_broker.status(Path(kafka_session.run_dir)) == kafka_session
+
+
 def test_broker_serves_metadata(kafka_bootstrap: str) -> None:
     port = int(kafka_bootstrap.rsplit(":", 1)[1])
     assert kafka_broker._metadata_brokers(port) == [(1, "127.0.0.1", port)]
