@@ -129,7 +129,7 @@ def connectors() -> None:
     for capability, pinned in jars.JARS.items():
         for jar in pinned:
             state = "cached" if jars.is_cached(jar) else "missing (fetched on first use)"
-            click.echo(f"{capability:<8} {jar.coordinates:<50} {state:<32} {jar.purpose}")
+            click.echo(f"{capability:<8} {jar.coordinates:<54} {state:<32} {jar.purpose}")
 
 
 @main.command()

@@ -60,6 +60,12 @@ JARS: dict[str, tuple[Jar, ...]] = {
         Jar("org.apache.hadoop", "hadoop-client-runtime", "3.3.6",
             "15f01bc804294df06d2effc87de363a83cf589f50558bdbf48f72541ad8de854", "Hadoop classes for Parquet (shaded runtime)"),
     ),
+    "kafka": (
+        # Built for Flink 2.2, the newest Flink with a released Kafka connector; it runs on
+        # Flink 2.3.0 (tests/test_kafka.py). It shades kafka-clients 4.2.0. 10,666,527 bytes.
+        Jar("org.apache.flink", "flink-sql-connector-kafka", "5.0.0-2.2",
+            "5605c691d11a501382c383fecba37a7a552467da5ab7ba904ef5d6f3d62c5616", "Kafka source and sinks for Flink SQL"),
+    ),
 }
 
 

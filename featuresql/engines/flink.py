@@ -52,7 +52,7 @@ def environment() -> Any:
     if _ENVIRONMENT is not None:
         return _ENVIRONMENT
     check_java()
-    jars = connectors.jars_for("parquet")
+    jars = connectors.jars_for("parquet", "kafka")
     try:
         from pyflink.table import EnvironmentSettings, TableEnvironment
     except ImportError as err:  # pragma: no cover - apache-flink is a dependency
