@@ -101,10 +101,37 @@ def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out
 @click.option("--start", required=True, help="First spine time (UTC), inclusive.")
 @click.option("--end", required=True, help="Last spine time (UTC), exclusive.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option("--engine", "engine_name", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True,
+              help="duckdb (embedded, batch) or flink (local mini-cluster, streaming with watermarks).")
 @project_command
-def samples(project: Project, name: str, start: str, end: str, out: Path) -> None:
+def samples(project: Project, name: str, start: str, end: str, out: Path, engine_name: str) -> None:
     """Write point-in-time training samples to OUT/samples/<name>/dt=YYYY-MM-DD/."""
-    click.echo(project.samples(name, start, end, out).describe())
+    click.echo(project.samples(name, start, end, out, engine_name=engine_name).describe())
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--start", default=None, help="Slice start (UTC), inclusive; default: the last day of data.")
+@click.option("--end", default=None, help="Slice end (UTC), exclusive.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Read at most the latest N events of each table in the slice (keeps verify quick).")
+@project_command
+def verify(project: Project, names: tuple[str, ...], start: str | None, end: str | None, limit: int | None) -> None:
+    """Run DuckDB and Flink on the same slice and compare every row and column; exit 1 on any mismatch.
+
+    Flink reads the slice's events in arrival order; DuckDB then reads the same
+    events less those Flink found late (docs/semantics.md section 7).
+    """
+    from featuresql.verify import verify as run
+
+    failed = 0
+    for name in names or tuple(project.feature_names + project.samples_names):
+        result = run(project, name, start, end, limit)
+        click.echo(result.describe())
+        failed += not result.ok
+    checked = len(names) or len(project.feature_names + project.samples_names)
+    click.echo(f"verify: {checked - failed} of {checked} definitions identical on DuckDB and Flink")
+    sys.exit(1 if failed else 0)
 
 
 @main.command("list")
@@ -166,9 +193,11 @@ def generate(size: str, days: int, seed: int, out: Path, skew: str) -> None:
 @main.command()
 @click.option("--size", default="1m", show_default=True, help="Events to generate if data/ is missing.")
 @click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--verify-limit", "verify_limit", default=20_000, show_default=True, type=click.IntRange(min=1),
+              help="Events per table that `verify` reads.")
 @project_command
-def demo(project: Project, size: str, out: Path) -> None:
-    """The whole loop on the example project: generate, validate, backfill, samples."""
+def demo(project: Project, size: str, out: Path, verify_limit: int) -> None:
+    """The whole loop on the example project: generate, validate, backfill, samples, verify."""
     from featuresql.datagen import generate as run, parse_size
 
     steps: list[tuple[str, float]] = []
@@ -197,6 +226,19 @@ def demo(project: Project, size: str, out: Path) -> None:
         summary = project.samples(name, start, end, out)
         steps.append((f"samples {name}", time.perf_counter() - began))
         click.echo(f"[samples] {summary.describe()}")
+    # The streaming engine against the batch one, on an hour of the last day (the
+    # latest events only, so that the Flink mini-cluster finishes quickly).
+    from featuresql.verify import verify as run_verify
+
+    began = time.perf_counter()
+    slice_start = data.end - timedelta(hours=1)
+    for name in project.samples_names:
+        result = run_verify(project, name, slice_start, data.end, limit=verify_limit)
+        click.echo(f"[verify] {result.describe().splitlines()[0]}")
+        if not result.ok:
+            click.echo(result.describe(), err=True)
+            sys.exit(1)
+    steps.append(("verify", time.perf_counter() - began))
     click.echo("per-step time: " + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps))
     click.echo(f"outputs in {out}/features and {out}/samples")
 

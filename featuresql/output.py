@@ -120,7 +120,10 @@ def publish_staged(
     staging: Path, days: list[date], target: Path, count_rows: Callable[[Path], int] | None = None
 ) -> dict[date, int]:
     """Swap each day's staged partition into `target` (removing days that have none)."""
-    unexpected = sorted(p.name for p in staging.iterdir() if not _DAY_FOLDER.match(p.name)) if staging.exists() else []
+    # Names starting with `_` or `.` are an engine's own bookkeeping (a schema, markers).
+    unexpected = sorted(
+        p.name for p in staging.iterdir() if not _DAY_FOLDER.match(p.name) and not p.name.startswith(("_", "."))
+    ) if staging.exists() else []
     if unexpected:
         # Not day partitions (a `dt` column of the data's own?): publishing would
         # treat the run's days as empty and remove them, so stop instead.

@@ -423,9 +423,14 @@ class Project:
 
         return engine.backfill(self, names or self.feature_names, start, end, Path(out), progress=progress)
 
-    def samples(self, name: str, start: Instant, end: Instant, out: str | Path) -> RunSummary:
+    def samples(self, name: str, start: Instant, end: Instant, out: str | Path, engine_name: str = "duckdb") -> RunSummary:
         """Write samples to `out/samples/<name>/dt=YYYY-MM-DD/` (atomically, per partition)."""
         from featuresql.engines import duckdb as engine
+
+        if engine_name == "flink":
+            from featuresql.engines import flink
+
+            return flink.samples(self, name, start, end, Path(out))
 
         return engine.samples(self, name, start, end, Path(out))
 

@@ -493,3 +493,29 @@ __all__ = [
     "to_ms",
     "window_rows",
 ]
+
+
+# --------------------------------------------------------------------------
+# Late data (section 7)
+# --------------------------------------------------------------------------
+
+
+def late_flags(rows: Sequence[Mapping[str, Any]], delay_ms: int, time_col: str = "event_time") -> list[bool]:
+    """Which rows of a stream, in arrival order, are late.
+
+    The watermark after a row is the largest event time seen so far minus the
+    delay; a row whose time is at or below the watermark from before it is
+    late. Rows with a NULL time are excluded earlier (section 4): never late,
+    and they move nothing.
+    """
+    flags = []
+    largest: Optional[int] = None
+    for row in rows:
+        value = row.get(time_col)
+        if value is None:
+            flags.append(False)
+            continue
+        t = to_ms(value)
+        flags.append(largest is not None and t <= largest - delay_ms)
+        largest = t if largest is None else max(largest, t)
+    return flags

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from featuresql.compile import AGGREGATE_CALLS, bind_window
+from featuresql.compile import AGGREGATE_CALLS, AS_OF_COLUMN, bind_window
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
@@ -290,22 +290,122 @@ def _union_type(column_type: exp.DataType) -> str:
     return flink_type(column_type)
 
 
+def _aggregate_type(measure: Measure) -> str:
+    """The type of a measure's window aggregate (what Flink's COUNT/SUM/AVG/MIN/MAX return)."""
+    if measure.func in ("count", "count_distinct"):
+        return "BIGINT"
+    if measure.func == "avg":
+        return "DOUBLE"
+    if measure.result_type.is_type(exp.DType.UNKNOWN):
+        raise FeaturesqlError(f"the Flink engine cannot tell the type of {measure.func}({render(measure.input)}); cast it")
+    return _union_type(measure.result_type)
+
+
 @dataclass(frozen=True)
 class _Part:
-    """A feature or the label inside the samples union: its columns are prefixed."""
+    """A feature or the label of a samples job; its columns carry a prefix so all can share a row."""
 
     prefix: str
     plan: AggregatePlan
     is_label: bool
 
-    def key(self, index: int) -> str:
-        return f"{self.prefix}_k{index}"
+    def column(self, measure: Measure, window: Window) -> str:
+        return f"{self.prefix}{measure.name}_{window.name}"
 
-    def measure(self, measure: Measure) -> str:
-        return f"{self.prefix}{measure.name}"
+    def columns(self) -> list[tuple[str, str]]:
+        """(name, type) of every windowed measure."""
+        return [(self.column(m, w), _aggregate_type(m)) for w in self.plan.windows for m in self.plan.measures]
 
     def key_type(self, key: str) -> exp.DataType:
         return next(c.type for c in self.plan.source.columns if c.name.lower() == key.lower())
+
+
+def _points_query(spine: CatalogTable, role: str, ranges: list[str]) -> str:
+    """A spine role's rows, each numbered among identical rows (`__dseq`): the number is
+    what pairs the feature values and the label of one sample when the spine repeats a row."""
+    names = ", ".join(quote(c.name) for c in spine.columns)
+    time = quote(ROWTIME)
+    return (
+        f"SELECT {names}, {time} AS {quote('__rt')},\n"
+        f"  COUNT(*) OVER (PARTITION BY {names} ORDER BY {time} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+        f"AS {quote('__dseq')}\nFROM {quote(source_name(spine, role))}\nWHERE " + "\n  AND ".join([*ranges, on_time()])
+    )
+
+
+def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTable) -> str:
+    """One feature (or the label) over the union of its events and the spine's query points.
+
+    Only the feature's own events and the spine rows with all its keys take part:
+    a spine row with a NULL key gets NULLs anyway (section 6), and leaving it out
+    keeps a NULL-key partition from piling up state. Nested OVER passes, one per
+    window, add the measure columns; the query points' rows are returned.
+    """
+    plan = part.plan
+    time, rt = quote(ROWTIME), quote("__rt")
+    spine_columns = [(c.name, _union_type(c.type)) for c in spine.columns]
+    keys = [f"{quote(f'__k{i}')}" for i in range(len(plan.keys))]
+    event_columns = [f"FALSE AS {quote('__point')}", f"{time} AS {rt}"]
+    event_columns += [f"CAST(NULL AS {kind}) AS {quote(name)}" for name, kind in spine_columns]
+    event_columns.append(f"CAST(NULL AS BIGINT) AS {quote('__dseq')}")
+    point_columns = [f"TRUE AS {quote('__point')}", rt, *(quote(name) for name, _ in spine_columns), quote("__dseq")]
+    for index, key in enumerate(plan.keys):
+        key_type = _union_type(part.key_type(key))
+        event_columns.append(f"CAST({quote(key)} AS {key_type}) AS {keys[index]}")
+        point_columns.append(f"CAST({quote(key)} AS {key_type}) AS {keys[index]}")
+    for measure in plan.measures:
+        value_type = _union_type(measure.input_type) if not measure.input_type.is_type(exp.DType.UNKNOWN) else None
+        if value_type is None:
+            raise FeaturesqlError(
+                f"the Flink engine cannot tell the type of {render(measure.input)} in {plan.name}; cast it in the definition"
+            )
+        event_columns.append(f"CAST({render(measure.input)} AS {value_type}) AS {quote(measure.name)}")
+        point_columns.append(f"CAST(NULL AS {value_type}) AS {quote(measure.name)}")
+    event_filter = [*reading.conditions(), on_time(), *(f"{quote(k)} IS NOT NULL" for k in plan.keys)]
+    if plan.where is not None:
+        event_filter.append(f"({render(plan.where)})")
+    query = (
+        f"SELECT " + ",\n  ".join(event_columns) + f"\nFROM {quote(source_name(plan.source))}\nWHERE "
+        + "\n  AND ".join(event_filter)
+        + "\nUNION ALL\nSELECT " + ",\n  ".join(point_columns) + f"\nFROM {points}\nWHERE "
+        + " AND ".join(f"{quote(k)} IS NOT NULL" for k in plan.keys)
+    )
+    partition = ", ".join(keys)
+    for window in plan.windows:
+        aggregates = ", ".join(
+            AGGREGATE_CALLS[m.func].format(x=quote(m.name)) + f" OVER w AS {quote(part.column(m, window))}"
+            for m in plan.measures
+        )
+        # Feature points sit at t - 1 ms, so the frame (w - 1 ms) back is [t - w, t);
+        # label points at t + h, so it is [t + 1 ms, t + h] = (t, t + h].
+        query = (
+            f"SELECT {aggregates}, *\nFROM (\n{query}\n)\n"
+            f"WINDOW w AS (PARTITION BY {partition} ORDER BY {rt} {_frame_update(window)})"
+        )
+    selected = [rt, *(quote(name) for name, _ in spine_columns), quote("__dseq"), *(quote(n) for n, _ in part.columns())]
+    return f"SELECT " + ", ".join(selected) + f"\nFROM (\n{query}\n)\nWHERE {quote('__point')}"
+
+
+def _outputs(part: _Part, spine: CatalogTable, qualifier: str, keys_from: str = "f") -> list[str]:
+    """The part's user columns from its measure columns (of relation `qualifier`), as of
+    the spine time t; the spine's keys are tested on relation `keys_from`."""
+    columns = []
+    keys_present = " AND ".join(f"{keys_from}.{quote(k)} IS NOT NULL" for k in part.plan.keys)
+    for output in part.plan.outputs:
+        for window in part.plan.windows:
+            bound = bind_window(part.plan, output.expression, window, _seconds_since).transform(
+                lambda node: exp.column(part.prefix + node.name)
+                if isinstance(node, exp.Column) and node.name.startswith("__m") else node
+            ).transform(
+                lambda node: exp.column(spine.time_column)
+                if isinstance(node, exp.Column) and node.name == AS_OF_COLUMN else node
+            )
+            # Every column reference of the expression belongs to one side of the join.
+            text = render(bound.transform(
+                lambda node: exp.column(node.name, table=qualifier) if isinstance(node, exp.Column) else node
+            ))
+            # A NULL spine key gets NULL, not an empty-window value (section 6).
+            columns.append(f"CASE WHEN {keys_present} THEN {text} END AS {quote(part.plan.column_name(output, window))}")
+    return columns
 
 
 def compile_samples(
@@ -320,157 +420,101 @@ def compile_samples(
 ) -> FlinkJob:
     """Every spine row in [start, end) with its features as of t and its label over (t, t + h].
 
-    One stream holds every event of every source the features and the label read
-    ('e' rows), every spine row as a feature query point at t - 1 ms ('q') and,
-    with a label, again as a label query point at t + h ('l'). Nested OVER passes,
-    one per feature window and one for the label, add their columns to every row;
-    a pass sees only the rows that carry its keys and measures (others have NULLs,
-    which no aggregate counts). The 'q' rows then hold the features and the 'l'
-    rows the label; an interval join with the exact offset h + 1 ms pairs them.
+    Each spine row becomes a query point at t - 1 ms (the `spine` source) and, with
+    a label, one at t + h (the `label` source). Each feature is computed over the
+    union of its own events and the query points (nested OVER passes, one per
+    window), so a query point's window holds exactly the contract's events. The
+    features' rows of one spine row meet in a 1 ms TUMBLE window at t - 1 ms and
+    are grouped into one row; a LEFT interval join at the exact offset h + 1 ms
+    then adds the label.
     """
     parts = [_Part(f"__f{i}", plan, False) for i, plan in enumerate(features)]
-    if label is not None:
-        parts.append(_Part("__l", label, True))
+    label_part = _Part("__l", label, True) if label is not None else None
     horizon = (label.windows[0].millis or 0) if label is not None else 0
-    time = quote(ROWTIME)
-    spine_columns = [c for c in spine.columns]
+    spine_list = ", ".join(quote(c.name) for c in spine.columns)
     spine_time = quote(spine.time_column)
 
     # Which events each source contributes: from the earliest any feature looks
     # back to, up to end (features) or end + h (the label).
     reads: dict[str, InputRange] = {}
-    for part in parts:
+    for part in [*parts, *([label_part] if label_part else [])]:
         wanted = label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end)
         key = part.plan.source.name.lower()
         reads[key] = reads[key].union(wanted) if key in reads else wanted
-    spine_reads = InputRange(spine, start, end, False)
-
-    def union_columns(kind: str, table: CatalogTable | None) -> list[str]:
-        """The select list of one branch of the union, in the union's column order."""
-        columns = [f"'{kind}' AS {quote('__kind')}", f"{time} AS {quote('__rt')}"]
-        for column in spine_columns:
-            value = quote(column.name) if table is None else _typed_null(column.type, column.name)
-            columns.append(f"{value} AS {quote(column.name)}")
-        for part in parts:
-            plan = part.plan
-            asks = table is None and (kind == "l") == part.is_label
-            feeds = table is not None and plan.source.name.lower() == table.name.lower()
-            for index, key in enumerate(plan.keys):
-                key_type = _union_type(part.key_type(key))
-                value = f"CAST({quote(key)} AS {key_type})" if asks or feeds else f"CAST(NULL AS {key_type})"
-                columns.append(f"{value} AS {quote(part.key(index))}")
-            for measure in plan.measures:
-                what = f"{measure.func} input {render(measure.input)} of {plan.name}"
-                value = _typed_null(measure.input_type, what)
-                if feeds:
-                    value = render(measure.input)
-                    if plan.where is not None:  # the feature's WHERE, as a condition on each input
-                        value = f"CASE WHEN {render(plan.where)} THEN {value} END"
-                    # Cast so that every branch of the union has the same type.
-                    value = f"CAST({value} AS {_union_type(measure.input_type)})"
-                columns.append(f"{value} AS {quote(part.measure(measure))}")
-        return columns
-
-    sources: list[str] = []
-    source_names: list[str] = []
-    late: list[tuple[str, str]] = []
-    branches: list[str] = []
-    for reading in reads.values():
-        table = reading.table
-        in_range = reading.conditions()
-        sources.append(source_ddl(table, root, staged=_staged(staged, table)))
-        source_names.append(source_name(table))
-        late.append((source_name(table), _late_query(table, "src", in_range)))
-        branches.append(
-            f"-- events of {table.name}\nSELECT " + ",\n  ".join(union_columns("e", table))
-            + f"\nFROM {quote(source_name(table))}\nWHERE " + "\n  AND ".join([*in_range, on_time()])
-        )
-    spine_range = [
+    spine_ranges = [
         f"{spine_time} IS NOT NULL",
         f"{spine_time} >= TIMESTAMP '{timestamp_text(start)}'",
         f"{spine_time} < TIMESTAMP '{timestamp_text(end)}'",
     ]
-    roles = [("q", "spine", -1, "feature query points at t - 1 ms")]
-    if label is not None:
-        roles.append(("l", "label", horizon, f"label query points at t + {label.windows[0].name}"))
-    for kind, role, shift, comment in roles:
+
+    sources: list[str] = []
+    source_names: list[str] = []
+    late: list[tuple[str, str]] = []
+    for reading in reads.values():
+        sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table)))
+        source_names.append(source_name(reading.table))
+        late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions())))
+    roles = [("spine", -1)] + ([("label", horizon)] if label is not None else [])
+    for role, shift in roles:
         sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine)))
         source_names.append(source_name(spine, role))
-        late.append((source_name(spine, role), _late_query(spine, role, spine_range)))
+        late.append((source_name(spine, role), _late_query(spine, role, spine_ranges)))
+
+    ctes = [f"{quote('points')} AS (\n-- the spine's rows as feature query points at t - 1 ms\n"
+            f"{_points_query(spine, 'spine', spine_ranges)}\n)"]
+    measure_columns = [column for part in parts for column in part.columns()]
+    branches = [
+        # Every spine row once with no values, so that a row whose keys are all NULL is kept too.
+        "SELECT " + ", ".join([quote("__rt"), spine_list, quote("__dseq")]
+                              + [f"CAST(NULL AS {kind}) AS {quote(n)}" for n, kind in measure_columns])
+        + f"\nFROM {quote('points')}"
+    ]
+    for index, part in enumerate(parts):
+        cte = f"feature_{index}"
+        ctes.append(f"{quote(cte)} AS (\n-- feature {part.plan.name}: events with t - w <= time < t\n"
+                    f"{_part_chain(part, quote('points'), reads[part.plan.source.name.lower()], spine)}\n)")
+        own = {n for n, _ in part.columns()}
         branches.append(
-            f"-- {comment}\nSELECT " + ",\n  ".join(union_columns(kind, None))
-            + f"\nFROM {quote(source_name(spine, role))}\nWHERE " + "\n  AND ".join([*spine_range, on_time()])
+            "SELECT " + ", ".join([quote("__rt"), spine_list, quote("__dseq")] + [
+                quote(n) if n in own else f"CAST(NULL AS {kind}) AS {quote(n)}" for n, kind in measure_columns
+            ]) + f"\nFROM {quote(cte)}"
         )
-    query = "\nUNION ALL\n".join(branches)
-
-    rt = quote("__rt")
-    for part in parts:
-        partition = ", ".join(quote(part.key(i)) for i in range(len(part.plan.keys)))
-        for window in part.plan.windows:
-            aggregates = ", ".join(
-                AGGREGATE_CALLS[m.func].format(x=quote(part.measure(m)))
-                + f" OVER w AS {quote(f'{part.measure(m)}_{window.name}')}"
-                for m in part.plan.measures
-            )
-            # Feature windows end at the query point t - 1 ms: [t - w, t). The label's
-            # ends at t + h: [t + 1 ms, t + h] = (t, t + h].
-            query = (
-                f"SELECT {aggregates}, *\nFROM (\n{query}\n)\n"
-                f"WINDOW w AS (PARTITION BY {partition} ORDER BY {rt} {_frame_update(window)})"
-            )
-
-    def outputs(selected: list[_Part]) -> list[str]:
-        columns = []
-        for part in selected:
-            spine_keys_present = " AND ".join(f"{quote(k)} IS NOT NULL" for k in part.plan.keys)
-            for output in part.plan.outputs:
-                for window in part.plan.windows:
-                    bound = bind_window(part.plan, output.expression, window, _seconds_since).transform(
-                        lambda node, p=part: exp.column(p.prefix + node.name)
-                        if isinstance(node, exp.Column) and node.name.startswith("__m") else node
-                    )
-                    # As of the spine row's time t; a NULL spine key gets NULL, not an empty-window value.
-                    bound = bound.transform(
-                        lambda node: exp.column(spine.time_column)
-                        if isinstance(node, exp.Column) and node.name == "__asof" else node
-                    )
-                    name = part.plan.column_name(output, window)
-                    columns.append(f"CASE WHEN {spine_keys_present} THEN {render(bound)} END AS {quote(name)}")
-        return columns
-
-    spine_list = ", ".join(quote(c.name) for c in spine_columns)
-    feature_parts = [p for p in parts if not p.is_label]
-
-    def points(kind: str, selected: list[_Part]) -> str:
-        # __dseq numbers identical spine rows, so duplicates pair one to one in the join.
-        columns = [spine_list, rt, *outputs(selected)]
-        return (
-            f"SELECT *, COUNT(*) OVER (PARTITION BY {spine_list} ORDER BY {rt} "
-            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {quote('__dseq')}\nFROM (\n"
-            f"SELECT " + ",\n  ".join(columns) + f"\nFROM {quote('chain')}\nWHERE {quote('__kind')} = '{kind}'\n)"
+    ctes.append(f"{quote('feature_rows')} AS (\n" + "\nUNION ALL\n".join(branches) + "\n)")
+    # One row per sample: the branches' rows of a spine row share its time t - 1 ms,
+    # so a 1 ms window groups them; each measure column is non-NULL in at most one.
+    grouped = (
+        "SELECT " + ", ".join(
+            [f"{quote('window_time')} AS {quote('__rt')}", spine_list, quote("__dseq")]
+            + [f"MAX({quote(n)}) AS {quote(n)}" for n, _ in measure_columns]
         )
-
-    feature_columns = [quote(p.plan.column_name(o, w)) for p in feature_parts for o in p.plan.outputs for w in p.plan.windows]
-    chain = f"WITH {quote('chain')} AS (\n{query}\n)\n"
-    if label is None:
-        final = chain + (
-            "SELECT " + ", ".join([spine_list, *feature_columns]) + "\nFROM (\nSELECT " + ",\n  ".join(
-                [spine_list, *outputs(feature_parts)]) + f"\nFROM {quote('chain')}\nWHERE {quote('__kind')} = 'q'\n)"
-        )
+        + f"\nFROM TABLE(TUMBLE(TABLE {quote('feature_rows')}, DESCRIPTOR({quote('__rt')}), INTERVAL '0.001' SECOND))\n"
+        + f"GROUP BY {quote('window_start')}, {quote('window_end')}, {quote('window_time')}, {spine_list}, {quote('__dseq')}"
+    )
+    ctes.append(f"{quote('samples_features')} AS (\n{grouped}\n)")
+    feature_outputs = [column for part in parts for column in _outputs(part, spine, "f")]
+    spine_select = [f"f.{quote(c.name)}" for c in spine.columns]
+    if label_part is None:
+        final = "SELECT " + ",\n  ".join([*spine_select, *feature_outputs]) + f"\nFROM {quote('samples_features')} AS f"
     else:
-        label_part = parts[-1]
-        label_columns = [quote(label.column_name(o, w)) for o in label.outputs for w in label.windows]
-        same_row = [f"f.{quote(c.name)} IS NOT DISTINCT FROM l.{quote(c.name)}" for c in spine_columns]
+        label_points = f"{quote('label_points')}"
+        ctes.append(f"{label_points} AS (\n-- the spine's rows as label query points at t + h\n"
+                    f"{_points_query(spine, 'label', spine_ranges)}\n)")
+        ctes.append(f"{quote('label_rows')} AS (\n-- label {label_part.plan.name}: events with t < time <= t + h\n"
+                    f"{_part_chain(label_part, label_points, reads[label_part.plan.source.name.lower()], spine)}\n)")
+        same_row = [f"f.{quote(c.name)} IS NOT DISTINCT FROM l.{quote(c.name)}" for c in spine.columns]
         offset = interval(horizon + 1)
-        final = chain + (
-            "SELECT " + ", ".join([*(f"f.{quote(c.name)}" for c in spine_columns), *(f"f.{c}" for c in feature_columns),
-                                   *(f"l.{c}" for c in label_columns)])
-            + f"\nFROM (\n{points('q', feature_parts)}\n) AS f\nJOIN (\n{points('l', [label_part])}\n) AS l\n"
-            + "ON " + "\n  AND ".join([*same_row, f"f.{quote('__dseq')} = l.{quote('__dseq')}",
-                                       f"l.{rt} BETWEEN f.{rt} + {offset} AND f.{rt} + {offset}"])
+        # l's columns are NULL when no label row matched (a NULL label key): keys are tested on f.
+        label_outputs = _outputs(label_part, spine, "l", keys_from="f")
+        final = (
+            "SELECT " + ",\n  ".join([*spine_select, *feature_outputs, *label_outputs])
+            + f"\nFROM {quote('samples_features')} AS f\nLEFT JOIN {quote('label_rows')} AS l\nON "
+            + "\n  AND ".join([*same_row, f"f.{quote('__dseq')} = l.{quote('__dseq')}",
+                               f"l.{quote('__rt')} BETWEEN f.{quote('__rt')} + {offset} AND f.{quote('__rt')} + {offset}"])
         )
-    return FlinkJob(name, tuple(sources), final, tuple(source_names), tuple(late), time_column=spine.time_column, kind="samples",
-        inputs=tuple(_merge_inputs([*reads.values(), spine_reads])),
+    query = "WITH " + ",\n".join(ctes) + "\n" + final
+    return FlinkJob(
+        name, tuple(sources), query, tuple(source_names), tuple(late), time_column=spine.time_column, kind="samples",
+        inputs=tuple(_merge_inputs([*reads.values(), InputRange(spine, start, end, False)])),
     )
 
 

@@ -8,6 +8,7 @@ staging folder that `featuresql.output` publishes atomically, as for DuckDB.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -91,7 +92,10 @@ def _flink_columns(env: Any, view: str) -> list[tuple[str, str]]:
 
 def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str, int]:
     """Run a job to completion: its rows as Parquet under `staging/dt=YYYY-MM-DD/`,
-    each source's late rows under `late_dir/<source>/`. Returns the late counts."""
+    each source's late rows under `late_dir/<source>/`. Returns the late counts.
+
+    Each folder also gets `_schema.json`, the columns as Flink typed them, so that
+    an output without rows still has its columns."""
     env = environment()
     suffix = uuid.uuid4().hex[:8]
     views = [f"job_{suffix}"] + [f"late_{i}_{suffix}" for i in range(len(job.late))]
@@ -138,6 +142,8 @@ def _register_sink(env: Any, view: str, sink: str, query: str, folder: Path, day
     """A Parquet sink typed like the query (Flink's own typing, via DESCRIBE); returns the INSERT."""
     _execute(env, f"CREATE TEMPORARY VIEW {sql.quote(view)} AS\n{query}")
     columns = _flink_columns(env, view)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "_schema.json").write_text(json.dumps(columns))
     column_ddl = ",\n  ".join(f"{sql.quote(name)} {kind}" for name, kind in columns)
     names = ", ".join(sql.quote(name) for name, _ in columns)
     if day_column is None:
@@ -166,11 +172,32 @@ def _rows_in(folder: Path) -> int:
     return sum(pq.ParquetFile(path).metadata.num_rows for path in _parquet_files(folder))
 
 
+#: Flink SQL types as Arrow types, for outputs without rows.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "STRING": pa.string(), "BOOLEAN": pa.bool_(), "TINYINT": pa.int8(), "SMALLINT": pa.int16(),
+    "INT": pa.int32(), "BIGINT": pa.int64(), "FLOAT": pa.float32(), "DOUBLE": pa.float64(),
+    "DATE": pa.date32(), "TIMESTAMP(3)": pa.timestamp("ms"),
+}  # fmt: skip
+
+
+def _empty(staging: Path) -> pa.Table:
+    schema_file = staging / "_schema.json"
+    if not schema_file.exists():
+        return pa.table({})
+    fields = []
+    for name, kind in json.loads(schema_file.read_text()):
+        base = kind.replace(" NOT NULL", "").strip()
+        if base.startswith("VARCHAR") or base.startswith("CHAR"):
+            base = "STRING"
+        fields.append(pa.field(name, _ARROW_TYPES.get(base, pa.string())))
+    return pa.schema(fields).empty_table()
+
+
 def read_staged(staging: Path) -> pa.Table:
     """The rows a job staged, with timestamps at the contract's millisecond precision."""
     files = _parquet_files(staging)
     if not files:
-        return pa.table({})
+        return _empty(staging)
     table = ds.dataset([str(f) for f in files], format="parquet", partitioning=None).to_table()
     return table.cast(pa.schema([
         pa.field(f.name, pa.timestamp("ms")) if pa.types.is_timestamp(f.type) else f for f in table.schema
