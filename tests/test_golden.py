@@ -4,6 +4,8 @@
 
     Project(<repo root>).compile(name, "duckdb", start="2026-01-10", end="2026-01-12")
 
+and `tests/golden/compile/flink/<name>.sql` the same for target "flink" (the
+whole job: source DDL, sinks, one statement set)
 for every feature and samples definition of the example project, with the
 absolute project root replaced by `<root>`. Regenerate after an intended change:
 
@@ -34,22 +36,26 @@ _EXAMPLE = Project(REPO_ROOT)
 NAMES = _EXAMPLE.feature_names + _EXAMPLE.samples_names
 
 
-def compiled(project: Project, name: str) -> str:
-    return project.compile(name, "duckdb", start=START, end=END).replace(str(project.root), ROOT_TOKEN)
+TARGETS = ("duckdb", "flink")
 
 
-def golden_path(name: str) -> Path:
-    return GOLDEN_DIR / f"{name}.sql"
+def compiled(project: Project, name: str, target: str = "duckdb") -> str:
+    return project.compile(name, target, start=START, end=END).replace(str(project.root), ROOT_TOKEN)
+
+
+def golden_path(name: str, target: str = "duckdb") -> Path:
+    return (GOLDEN_DIR if target == "duckdb" else GOLDEN_DIR / target) / f"{name}.sql"
 
 
 def test_example_project_has_definitions_to_pin() -> None:
     assert "ctr" in NAMES and len(NAMES) >= 6, NAMES
 
 
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", NAMES)
-def test_compiled_sql_matches_golden(name: str) -> None:
-    actual = compiled(_EXAMPLE, name)
-    path = golden_path(name)
+def test_compiled_sql_matches_golden(name: str, target: str) -> None:
+    actual = compiled(_EXAMPLE, name, target)
+    path = golden_path(name, target)
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8")
@@ -71,17 +77,19 @@ def test_compiled_sql_matches_golden(name: str) -> None:
 
 
 def test_no_stale_golden_files() -> None:
+    folders = [golden_path("x", target).parent for target in TARGETS]
     if UPDATE:
-        for path in GOLDEN_DIR.glob("*.sql"):
+        for path in (p for folder in folders for p in folder.glob("*.sql")):
             if path.stem not in NAMES:
                 path.unlink()
-    stale = sorted(p.name for p in GOLDEN_DIR.glob("*.sql") if p.stem not in NAMES)
+    stale = sorted(str(p.relative_to(GOLDEN_DIR)) for folder in folders for p in folder.glob("*.sql") if p.stem not in NAMES)
     assert not stale, f"golden files for definitions that no longer exist: {stale}"
 
 
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", NAMES)
-def test_golden_is_root_independent(name: str) -> None:
-    text = golden_path(name).read_text(encoding="utf-8")
+def test_golden_is_root_independent(name: str, target: str) -> None:
+    text = golden_path(name, target).read_text(encoding="utf-8")
     assert ROOT_TOKEN in text  # every scan reads project files through the root
     assert str(REPO_ROOT) not in text
 

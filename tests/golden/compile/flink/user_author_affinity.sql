@@ -1,0 +1,76 @@
+-- featuresql flink job: user_author_affinity
+
+CREATE TEMPORARY TABLE `src_engagements` (
+  `user_id` STRING,
+  `post_id` STRING,
+  `author_id` STRING,
+  `action` STRING,
+  `dwell_ms` BIGINT,
+  `event_time` TIMESTAMP(3),
+  `__rowtime` AS COALESCE(`event_time`, TIMESTAMP '1970-01-01 00:00:00.000'),
+  WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
+) WITH (
+  'connector' = 'filesystem',
+  'path' = 'file://<root>/data/engagements',
+  'format' = 'parquet',
+  'parquet.utc-timezone' = 'true'
+);
+
+-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`
+CREATE TEMPORARY TABLE `sink` (...) PARTITIONED BY (`dt`) WITH (
+  'connector' = 'filesystem', 'path' = '<out>/features/user_author_affinity/.staging-<id>', 'format' = 'parquet'
+);
+
+-- rows of src_engagements that arrived at or below the watermark (docs/semantics.md section 7)
+CREATE TEMPORARY TABLE `late_src_engagements` (...) WITH (
+  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_engagements', 'format' = 'parquet'
+);
+
+EXECUTE STATEMENT SET BEGIN
+
+INSERT INTO `sink`
+SELECT `user_id`, `author_id`, CAST(`__rowtime` AS TIMESTAMP(3)) AS `event_time`,
+  `__m0_1d` AS `ua_clicks_1d`,
+  `__m0_7d` AS `ua_clicks_7d`,
+  `__m0_lifetime` AS `ua_clicks_lifetime`,
+  `__m1_1d` AS `ua_endorsements_1d`,
+  `__m1_7d` AS `ua_endorsements_7d`,
+  `__m1_lifetime` AS `ua_endorsements_lifetime`,
+  CAST(TIMESTAMPDIFF(SECOND, `__m2_1d`, `__asof`) AS BIGINT) AS `ua_seconds_since_click_1d`,
+  CAST(TIMESTAMPDIFF(SECOND, `__m2_7d`, `__asof`) AS BIGINT) AS `ua_seconds_since_click_7d`,
+  CAST(TIMESTAMPDIFF(SECOND, `__m2_lifetime`, `__asof`) AS BIGINT) AS `ua_seconds_since_click_lifetime`
+FROM (
+SELECT *, `__rowtime` + INTERVAL '0.001' SECOND AS `__asof`
+FROM (
+SELECT COUNT(`__m0`) OVER w AS `__m0_lifetime`, COUNT(`__m1`) OVER w AS `__m1_lifetime`, MAX(`__m2`) OVER w AS `__m2_lifetime`, *
+FROM (
+SELECT COUNT(`__m0`) OVER w AS `__m0_7d`, COUNT(`__m1`) OVER w AS `__m1_7d`, MAX(`__m2`) OVER w AS `__m2_7d`, *
+FROM (
+SELECT COUNT(`__m0`) OVER w AS `__m0_1d`, COUNT(`__m1`) OVER w AS `__m1_1d`, MAX(`__m2`) OVER w AS `__m2_1d`, *
+FROM (
+SELECT `user_id`, `author_id`, `__rowtime`, CASE WHEN `action` = 'click' THEN 1 END AS `__m0`, CASE WHEN `action` IN ('like', 'repost') THEN 1 END AS `__m1`, CASE WHEN `action` = 'click' THEN `event_time` END AS `__m2`
+FROM `src_engagements`
+WHERE `event_time` IS NOT NULL
+  AND `__rowtime` < TIMESTAMP '2026-01-12 00:00:00.000'
+  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND `user_id` IS NOT NULL
+  AND `author_id` IS NOT NULL
+  AND (`action` <> 'spam')
+)
+WINDOW w AS (PARTITION BY `user_id`, `author_id` ORDER BY `__rowtime` RANGE BETWEEN INTERVAL '0 23:59:59.999' DAY TO SECOND(3) PRECEDING AND CURRENT ROW)
+)
+WINDOW w AS (PARTITION BY `user_id`, `author_id` ORDER BY `__rowtime` RANGE BETWEEN INTERVAL '6 23:59:59.999' DAY TO SECOND(3) PRECEDING AND CURRENT ROW)
+)
+WINDOW w AS (PARTITION BY `user_id`, `author_id` ORDER BY `__rowtime` RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+)
+WHERE `__rowtime` >= TIMESTAMP '2026-01-10 00:00:00.000';
+
+INSERT INTO `late_src_engagements`
+SELECT `user_id`, `post_id`, `author_id`, `action`, `dwell_ms`, `event_time`, CURRENT_WATERMARK(`__rowtime`) AS `__watermark`
+FROM `src_engagements`
+WHERE `event_time` IS NOT NULL
+  AND `__rowtime` < TIMESTAMP '2026-01-12 00:00:00.000'
+  AND `__rowtime` <= CURRENT_WATERMARK(`__rowtime`);
+
+END;
