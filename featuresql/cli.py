@@ -110,6 +110,35 @@ def samples(project: Project, name: str, start: str, end: str, out: Path, engine
 
 
 @main.command()
+@click.argument("name")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option("--start", default="1970-01-01", show_default=True, help="Ignore events before this time (UTC).")
+@click.option("--checkpoint-interval", default="10 s", show_default=True,
+              help="How often output files are committed (Flink duration, e.g. '10 s').")
+@click.option("--for", "duration", type=float, default=None, help="Stop after this many seconds (default: until Ctrl-C).")
+@project_command
+def stream(project: Project, name: str, out: Path, start: str, checkpoint_interval: str, duration: float | None) -> None:
+    """Run a feature or samples job unbounded on Flink over the catalog's folders, until Ctrl-C.
+
+    New files in the folders are picked up as they appear. Output goes to
+    OUT/features|samples/<name>/dt=.../ (committed at each checkpoint), late rows
+    to OUT/late/<name>/.
+    """
+    from featuresql.engines.flink_stream import stream as run
+
+    live = sys.stderr.isatty()
+
+    def report(status: Any) -> None:
+        click.echo(("\r" if live else "") + status.line(), err=True, nl=not live)
+
+    final = run(project, name, out, start, checkpoint_interval, duration=duration, report=report)
+    if live:
+        click.echo("", err=True)
+    click.echo(f"stream {name}: stopped after {final.seconds:.0f} s; events {final.events:,}, late {final.late:,}, "
+               f"output rows {final.rows:,} (committed at the last checkpoint)")
+
+
+@main.command()
 @click.argument("names", nargs=-1)
 @click.option("--start", default=None, help="Slice start (UTC), inclusive; default: the last day of data.")
 @click.option("--end", default=None, help="Slice end (UTC), exclusive.")

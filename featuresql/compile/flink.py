@@ -33,6 +33,18 @@ QUIRKS: dict[str, str] = {
     "reserved_words": "every identifier is quoted with backticks",
     # A NULL rowtime fails the job ("RowTime field should not be null").
     "null_rowtime": "the watermark is on a computed non-NULL copy of the event time; NULL-time rows are filtered out",
+    # Sibling OVER subqueries that differ only in the RANGE constant are merged (CALCITE-6632): wrong values.
+    "over_digest": "passes are nested, never siblings",
+    # Two nested OVERs with no rename between get duplicate names w0$o0.. ("Field names must be unique").
+    "window_output_names": "each pass lists its aggregates before `*`, so a renaming projection stays between passes",
+    # OVER operators drop late rows by their own rules (per key, or by their own watermark), timing-dependent.
+    "late_rows": "rows at or below CURRENT_WATERMARK are filtered right after the source, before any OVER, and set aside",
+    # An expression on a rowtime loses the time attribute ("Non-time attribute sort ...").
+    "shifted_rowtime": "query points at t - 1 ms and label points at t + h are computed columns of their own source DDL",
+    # OVER has no FOLLOWING frames in streaming.
+    "no_following": "a label is a query point at t + h looking back h - 1 ms, joined to the features at that exact offset",
+    # Rows of other features in one OVER chain would crowd a NULL key partition (quadratic retraction scans).
+    "null_key_partition": "each feature gets its own chain over its events and the spine rows that carry its keys",
 }
 
 #: The computed, never-NULL event-time column every source gets (see null_rowtime).
@@ -73,7 +85,8 @@ def data_directory(table: CatalogTable, root: Path) -> Path:
 
 
 def source_ddl(
-    table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None
+    table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
+    monitor: str | None = None,
 ) -> str:
     """The catalog table as a Flink filesystem source, with its WATERMARK.
 
@@ -103,7 +116,10 @@ def source_ddl(
         f"  'connector' = 'filesystem',\n  'path' = '{directory.as_uri()}',\n"
         # Without the time zone option Flink reads Parquet timestamps in the JVM's
         # time zone, whatever table.local-time-zone says; the contract's times are UTC.
-        "  'format' = 'parquet',\n  'parquet.utc-timezone' = 'true'\n)"
+        "  'format' = 'parquet',\n  'parquet.utc-timezone' = 'true'"
+        # A stream keeps watching the folder and reads new files as they appear.
+        + (f",\n  'source.monitor-interval' = '{monitor}'" if monitor else "")
+        + "\n)"
     )
 
 
@@ -227,7 +243,8 @@ class FlinkJob:
 
 
 def compile_backfill(
-    plan: AggregatePlan, root: Path, start: datetime, end: datetime, staged: Mapping[str, Path] | None = None
+    plan: AggregatePlan, root: Path, start: datetime, end: datetime, staged: Mapping[str, Path] | None = None,
+    monitor: str | None = None,
 ) -> FlinkJob:
     """The per-event update log of one feature for events with start <= time < end.
 
@@ -268,7 +285,7 @@ def compile_backfill(
     )
     name = source_name(plan.source)
     return FlinkJob(
-        plan.name, (source_ddl(plan.source, root, staged=_staged(staged, plan.source)),), final, (name,),
+        plan.name, (source_ddl(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor),), final, (name,),
         late=((name, _late_query(plan.source, "src", in_range)),), inputs=(reads,),
     )
 
@@ -417,6 +434,7 @@ def compile_samples(
     start: datetime,
     end: datetime,
     staged: Mapping[str, Path] | None = None,
+    monitor: str | None = None,
 ) -> FlinkJob:
     """Every spine row in [start, end) with its features as of t and its label over (t, t + h].
 
@@ -451,12 +469,12 @@ def compile_samples(
     source_names: list[str] = []
     late: list[tuple[str, str]] = []
     for reading in reads.values():
-        sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table)))
+        sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor))
         source_names.append(source_name(reading.table))
         late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions())))
     roles = [("spine", -1)] + ([("label", horizon)] if label is not None else [])
     for role, shift in roles:
-        sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine)))
+        sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor))
         source_names.append(source_name(spine, role))
         late.append((source_name(spine, role), _late_query(spine, role, spine_ranges)))
 

@@ -214,15 +214,17 @@ def _is_samples(project: "Project", name: str) -> bool:
 
 
 def compile_job(
-    project: "Project", name: str, lower: datetime, upper: datetime, staged: Mapping[str, Path] | None = None
+    project: "Project", name: str, lower: datetime, upper: datetime, staged: Mapping[str, Path] | None = None,
+    monitor: str | None = None,
 ) -> sql.FlinkJob:
     """The Flink job of a feature's update log or of a samples definition."""
     if _is_samples(project, name):
         spine, features, label = project.samples_plans(name)
         return sql.compile_samples(
-            project.samples_def(name).name, spine, features, label, project.root, lower, upper, staged=staged
+            project.samples_def(name).name, spine, features, label, project.root, lower, upper, staged=staged,
+            monitor=monitor,
         )
-    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged)
+    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged, monitor=monitor)
 
 
 def staged_job(

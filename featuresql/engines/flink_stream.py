@@ -1,0 +1,180 @@
+"""`featuresql stream`: a feature or samples job running unbounded on Flink.
+
+The job is the same one a bounded run compiles; only its sources differ: they
+keep watching the catalog's folders and read new files as they appear. The
+output goes straight to `OUT/<features|samples>/<name>/dt=.../` (Flink's
+filesystem sink commits files at checkpoints; files still being written are
+hidden, so readers never see half a file), and late rows to
+`OUT/late/<name>/<source>/`. A live line shows events/s, late events and output
+rows, read from the mini-cluster's REST metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from featuresql.compile import flink as sql
+from featuresql.diagnostics import FeaturesqlError
+from featuresql.engines import flink as engine
+from featuresql.engines import run_range
+
+if TYPE_CHECKING:
+    from featuresql.project import Instant, Project
+
+#: A stream has no end; its range stops at a date no event reaches.
+OPEN_END = "2100-01-01"
+
+
+@dataclass
+class StreamStatus:
+    """Counters of a running stream, from Flink's own metrics."""
+
+    seconds: float = 0.0
+    events: int = 0
+    late: int = 0
+    rows: int = 0
+    events_per_second: float = 0.0
+    state: str = "STARTING"
+
+    def line(self) -> str:
+        return (
+            f"{self.state.lower():<9} {self.seconds:7.0f} s  events {self.events:>10,}  "
+            f"({self.events_per_second:,.0f}/s)  late {self.late:>8,}  output rows {self.rows:>10,}"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _Metrics:
+    """Operator counters of one job over the mini-cluster's REST API."""
+
+    def __init__(self, port: int, job_id: str):
+        self.base = f"http://127.0.0.1:{port}"
+        self.job_id = job_id
+
+    def _get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base + path, timeout=5) as response:
+            return json.loads(response.read())
+
+    def read(self) -> tuple[str, int, int, int]:
+        """(state, rows read, late rows, output rows); zeros while the job starts.
+
+        Flink names every filesystem sink operator `StreamingFileWriter`; the
+        late-row sinks are the ones chained into a source's task (they read the
+        source directly), the output sink is the one after the windows.
+        """
+        job = self._get(f"/jobs/{self.job_id}")
+        events = late = rows = 0
+        for vertex in job.get("vertices", []):
+            listed = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics")
+            wanted = [
+                m["id"] for m in listed
+                if ("Source__" in m["id"] and m["id"].endswith(".numRecordsOut"))
+                or m["id"].endswith(".StreamingFileWriter.numRecordsIn")
+            ]
+            if not wanted:
+                continue
+            values = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics?get=" + ",".join(wanted))
+            at_source = str(vertex.get("name", "")).startswith("Source:")
+            for metric in values:
+                value = int(float(metric.get("value", 0)))
+                if metric["id"].endswith(".numRecordsOut"):
+                    events += value
+                elif at_source:
+                    late += value
+                else:
+                    rows += value
+        return str(job.get("state", "UNKNOWN")), events, late, rows
+
+
+def stream(
+    project: "Project",
+    name: str,
+    out: Path,
+    start: "Instant" = "1970-01-01",
+    checkpoint_interval: str = "10 s",
+    monitor_interval: str = "1 s",
+    duration: float | None = None,
+    report: Callable[[StreamStatus], None] | None = None,
+    poll_seconds: float = 2.0,
+) -> StreamStatus:
+    """Run `name` unbounded until Ctrl-C / SIGTERM (or `duration` seconds); return the last counters."""
+    lower, upper = run_range(start, OPEN_END)
+    engine._check_sources(project, name)
+    job = engine.compile_job(project, name, lower, upper, monitor=monitor_interval)
+    env = engine.environment()
+    config = env.get_config()
+    port = _free_port()
+    # Both must be set before the first job starts the mini-cluster (this process runs one job).
+    config.set("rest.port", str(port))
+    config.set("execution.checkpointing.interval", checkpoint_interval)
+    out = out.resolve()
+    target = out / job.kind / job.name
+    suffix = uuid.uuid4().hex[:8]
+    sink, late_sinks = f"sink_{suffix}", [f"late_sink_{i}_{suffix}" for i in range(len(job.late))]
+    for source in job.sources:
+        engine._execute(env, source)
+    statements = env.create_statement_set()
+    statements.add_insert_sql(engine._register_sink(env, f"job_{suffix}", sink, job.query, target, job.time_column))
+    for (source, query), late_sink, i in zip(job.late, late_sinks, range(len(job.late))):
+        folder = out / "late" / job.name / source
+        statements.add_insert_sql(engine._register_sink(env, f"late_{i}_{suffix}", late_sink, query, folder, None))
+    try:
+        result = statements.execute()
+    except Exception as err:
+        raise FeaturesqlError(f"Flink could not start the stream: {engine._first_line(err)}") from None
+    client = result.get_job_client()
+    metrics = _Metrics(port, str(client.get_job_id()))
+
+    stopping = {"now": False}
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping["now"] = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    began = time.monotonic()
+    status = StreamStatus()
+    last_events, last_time = 0, began
+    try:
+        while not stopping["now"] and (duration is None or time.monotonic() - began < duration):
+            time.sleep(poll_seconds)
+            try:
+                state, events, late, rows = metrics.read()
+            except (urllib.error.URLError, OSError, ValueError, KeyError):
+                continue  # the REST endpoint is still starting
+            now = time.monotonic()
+            rate = (events - last_events) / max(now - last_time, 1e-9)
+            last_events, last_time = events, now
+            status = StreamStatus(now - began, events, late, rows, rate, state)
+            if report:
+                report(status)
+            if state in ("FAILED", "CANCELED", "FINISHED"):
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        # Files committed at the last checkpoint stay; in-progress ones are hidden and never read.
+        try:
+            client.cancel().result()
+        except Exception:
+            pass
+    if status.state == "FAILED":
+        raise FeaturesqlError(f"the stream {job.name} failed; see the Flink log")
+    status.state = "STOPPED"
+    return status
+
