@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from sqlglot import exp
@@ -10,6 +11,7 @@ from sqlglot import exp
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import Diagnostic
 from featuresql.parse import ParsedFile
+from featuresql.rules.annotate import TypedQuery, annotate
 
 #: Aggregates the engines implement identically (see docs/semantics.md, section 3).
 SUPPORTED_AGGREGATES: tuple[type[exp.Expr], ...] = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
@@ -31,6 +33,17 @@ class QueryContext:
 
     def diagnostic(self, node: exp.Expr | None, code: str, message: str) -> Diagnostic:
         return self.parsed.diagnostic(node, code, message)
+
+    @cached_property
+    def typed(self) -> TypedQuery:
+        """The query typed against `table` (which must be known), annotated on first use only.
+
+        The type rules and the plan both read it; annotating is the costliest step
+        of validation, so it happens once per query. (`cached_property` stores the
+        value in the instance dict, which a frozen dataclass still allows.)
+        """
+        assert self.table is not None
+        return annotate(self.query, self.table)
 
 
 def is_own_function(node: exp.Expr, name: str) -> bool:

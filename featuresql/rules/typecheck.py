@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from featuresql.diagnostics import Diagnostic
 from featuresql.parse.dialect import FeatureSQL
@@ -13,22 +12,6 @@ from featuresql.rules.context import SECONDS_SINCE, QueryContext, filter_clauses
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
-
-
-def annotated_copy(ctx: QueryContext) -> tuple[exp.Select, dict[int, exp.Expr]]:
-    """A copy of the query with every node typed against the catalog table.
-
-    Also returns, for each node of the original (by `id`), its typed twin. The
-    pairing is made before the copy is qualified, because qualifying adds
-    table identifiers that would make the two trees walk differently.
-    """
-    assert ctx.table is not None
-    query = ctx.query.copy()
-    twins = {id(original): twin for original, twin in zip(ctx.query.walk(), query.walk())}
-    for column in query.find_all(exp.Column):
-        column.set("table", exp.to_identifier(ctx.table.name))
-    schema = {ctx.table.name: {c.name: c.type.sql(dialect=FeatureSQL) for c in ctx.table.columns}}
-    return annotate_types(query, schema=schema, dialect=FeatureSQL), twins
 
 
 def _is_number_literal(node: exp.Expr) -> bool:
@@ -45,7 +28,7 @@ def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
     """SUM/AVG of non-numbers, arithmetic on text, mismatched comparisons, non-boolean filters (FS103)."""
     if ctx.table is None:
         return
-    _, twins = annotated_copy(ctx)
+    twins = ctx.typed.twins
     # Diagnostics point at the original node (it has the positions); types come from its twin.
     for original in ctx.query.walk():
         node = twins[id(original)]
