@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -45,6 +46,29 @@ class QueryContext:
         assert self.table is not None
         return annotate(self.query, self.table)
 
+    @cached_property
+    def nodes(self) -> tuple[exp.Expr, ...]:
+        """Every node of the query in `query.walk()` order, collected once.
+
+        The rules scan the whole query about a dozen times; sqlglot's walk is a
+        generator over each node's args, far slower than filtering a tuple.
+        """
+        return tuple(self.query.walk())
+
+    def find_all(self, *types: type[exp.Expr]) -> Iterator[exp.Expr]:
+        """`query.find_all(*types)`, in the same (breadth-first) order, from `nodes`."""
+        return (node for node in self.nodes if isinstance(node, types))
+
+    @cached_property
+    def filters(self) -> tuple[exp.Expr, ...]:
+        """The row-level conditions of the query: WHERE and every aggregate's FILTER."""
+        conditions: list[exp.Expr] = []
+        where = self.query.args.get("where")
+        if where is not None:
+            conditions.append(where.this)
+        conditions.extend(f.expression.this for f in self.find_all(exp.Filter) if isinstance(f.expression, exp.Where))
+        return tuple(conditions)
+
 
 def is_own_function(node: exp.Expr, name: str) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.upper() == name
@@ -58,13 +82,3 @@ def inside_aggregate(node: exp.Expr) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def filter_clauses(query: exp.Select) -> list[exp.Expr]:
-    """The row-level conditions of a query: WHERE and every aggregate's FILTER."""
-    conditions: list[exp.Expr] = []
-    where = query.args.get("where")
-    if where is not None:
-        conditions.append(where.this)
-    conditions.extend(f.expression.this for f in query.find_all(exp.Filter) if isinstance(f.expression, exp.Where))
-    return conditions
