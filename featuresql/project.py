@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from sqlglot import exp
 
 from featuresql.catalog import load_catalog_table
@@ -27,6 +26,8 @@ from featuresql.rules import QueryContext, check_query
 from featuresql.templating import TemplateRenderer
 
 if TYPE_CHECKING:
+    import pyarrow as pa  # only in signatures: validate need not import pyarrow
+
     from featuresql.preview import Preview
 
 Instant = str | date | datetime
