@@ -21,12 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import duckdb
-
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from featuresql.diagnostics import FeaturesqlError
+
+# Imported where used: `featuresql validate` loads this module (RunSummary) but
+# never writes, and importing DuckDB and pyarrow costs it about half a second.
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ def publish_staged(
 
 def _parquet_rows(folder: Path) -> int:
     # Footers only; engines other than DuckDB leave hidden in-progress files we skip.
+    import pyarrow.parquet as pq
+
     return sum(
         pq.ParquetFile(path).metadata.num_rows
         for path in folder.iterdir()

@@ -22,7 +22,6 @@ from sqlglot import exp
 from featuresql.definitions import CatalogTable
 from featuresql.parse.dialect import FeatureSQL
 from featuresql.rules.context import QueryContext
-from featuresql.rules.typecheck import annotated_copy
 from featuresql.timeutil import Window
 
 BIGINT = exp.DataType.build("BIGINT")
@@ -144,7 +143,7 @@ def real_division(node: exp.Expr) -> exp.Expr:
 def build_plan(ctx: QueryContext, name: str, windows: tuple[Window, ...], suffix_windows: bool = True) -> AggregatePlan:
     """Split a checked query into measures and outputs."""
     assert ctx.table is not None
-    _, twins = annotated_copy(ctx)
+    twins = ctx.typed.twins  # shared with the type rules: annotated once per query
     measures: dict[str, Measure] = {}
     outputs: list[Output] = []
     keys = {k.lower() for k in ctx.keys}

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from sqlglot import exp
 
 from featuresql.catalog import load_catalog_table
 from featuresql.definitions import CatalogTable, FeatureDef, SamplesDef
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
 from featuresql.headers import load_feature, load_samples
+from featuresql.lazyplans import LazyPlans
 from featuresql.output import RunSummary
 from featuresql.parse import ParsedFile, parse_source
 from featuresql.plan import AggregatePlan, build_plan
@@ -25,6 +26,8 @@ from featuresql.rules import QueryContext, check_query
 from featuresql.templating import TemplateRenderer
 
 if TYPE_CHECKING:
+    import pyarrow as pa  # only in signatures: validate need not import pyarrow
+
     from featuresql.preview import Preview
 
 Instant = str | date | datetime
@@ -39,7 +42,8 @@ class _Loaded:
     tables: dict[str, CatalogTable] = field(default_factory=dict)
     features: dict[str, FeatureDef] = field(default_factory=dict)
     samples: dict[str, SamplesDef] = field(default_factory=dict)
-    plans: dict[str, AggregatePlan] = field(default_factory=dict)
+    #: Feature plans, built on first read (`validate` alone needs few or none).
+    plans: LazyPlans = field(default_factory=LazyPlans)
     label_plans: dict[str, AggregatePlan] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -132,7 +136,7 @@ class Project:
             state.diagnostics.extend(problems)
             state.features[key] = feature
             if not problems and not diagnostics and table is not None:
-                state.plans[key] = build_plan(ctx, feature.name, feature.windows)
+                state.plans.defer(key, partial(build_plan, ctx, feature.name, feature.windows))
 
         for parsed in self._sources(renderer, SAMPLES_DIR, state) + cell_samples:
             samples, diagnostics = load_samples(parsed)
@@ -378,7 +382,7 @@ class Project:
             tables={k: moved(t) for k, t in state.tables.items()},
             features=dict(state.features),
             samples=dict(state.samples),
-            plans={k: replace(p, source=moved(p.source)) for k, p in state.plans.items()},
+            plans=LazyPlans({k: replace(p, source=moved(p.source)) for k, p in state.plans.items()}),
             label_plans={k: replace(p, source=moved(p.source)) for k, p in state.label_plans.items()},
             diagnostics=list(state.diagnostics),
         )

@@ -27,13 +27,13 @@ def check_aggregation(ctx: QueryContext) -> Iterator[Diagnostic]:
             anchor, "FS105",
             f"GROUP BY ({', '.join(group_names) or 'nothing'}) must list exactly the entity ({', '.join(ctx.keys)})",
         )
-    if not any(True for _ in query.find_all(exp.AggFunc)):
+    if not any(True for _ in ctx.find_all(exp.AggFunc)):
         yield ctx.diagnostic(query, "FS113", f"a {ctx.role} query needs at least one aggregate (COUNT, SUM, AVG, MIN, MAX)")
     where = query.args.get("where")
     if where is not None:
         for agg in where.find_all(exp.AggFunc):
             yield ctx.diagnostic(agg, "FS113", "aggregates are not allowed in WHERE")
-    for agg in query.find_all(exp.AggFunc):
+    for agg in ctx.find_all(exp.AggFunc):
         # `AGG(x) FILTER (...)` wraps the aggregate; the wrapper itself is not nesting.
         outer = agg.parent if isinstance(agg.parent, exp.Filter) and agg.parent.this is agg else agg
         if inside_aggregate(outer):

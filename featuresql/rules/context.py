@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from sqlglot import exp
@@ -10,6 +12,7 @@ from sqlglot import exp
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import Diagnostic
 from featuresql.parse import ParsedFile
+from featuresql.rules.annotate import TypedQuery, annotate
 
 #: Aggregates the engines implement identically (see docs/semantics.md, section 3).
 SUPPORTED_AGGREGATES: tuple[type[exp.Expr], ...] = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
@@ -32,6 +35,40 @@ class QueryContext:
     def diagnostic(self, node: exp.Expr | None, code: str, message: str) -> Diagnostic:
         return self.parsed.diagnostic(node, code, message)
 
+    @cached_property
+    def typed(self) -> TypedQuery:
+        """The query typed against `table` (which must be known), annotated on first use only.
+
+        The type rules and the plan both read it; annotating is the costliest step
+        of validation, so it happens once per query. (`cached_property` stores the
+        value in the instance dict, which a frozen dataclass still allows.)
+        """
+        assert self.table is not None
+        return annotate(self.query, self.table)
+
+    @cached_property
+    def nodes(self) -> tuple[exp.Expr, ...]:
+        """Every node of the query in `query.walk()` order, collected once.
+
+        The rules scan the whole query about a dozen times; sqlglot's walk is a
+        generator over each node's args, far slower than filtering a tuple.
+        """
+        return tuple(self.query.walk())
+
+    def find_all(self, *types: type[exp.Expr]) -> Iterator[exp.Expr]:
+        """`query.find_all(*types)`, in the same (breadth-first) order, from `nodes`."""
+        return (node for node in self.nodes if isinstance(node, types))
+
+    @cached_property
+    def filters(self) -> tuple[exp.Expr, ...]:
+        """The row-level conditions of the query: WHERE and every aggregate's FILTER."""
+        conditions: list[exp.Expr] = []
+        where = self.query.args.get("where")
+        if where is not None:
+            conditions.append(where.this)
+        conditions.extend(f.expression.this for f in self.find_all(exp.Filter) if isinstance(f.expression, exp.Where))
+        return tuple(conditions)
+
 
 def is_own_function(node: exp.Expr, name: str) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.upper() == name
@@ -45,13 +82,3 @@ def inside_aggregate(node: exp.Expr) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def filter_clauses(query: exp.Select) -> list[exp.Expr]:
-    """The row-level conditions of a query: WHERE and every aggregate's FILTER."""
-    conditions: list[exp.Expr] = []
-    where = query.args.get("where")
-    if where is not None:
-        conditions.append(where.this)
-    conditions.extend(f.expression.this for f in query.find_all(exp.Filter) if isinstance(f.expression, exp.Where))
-    return conditions

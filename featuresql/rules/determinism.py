@@ -19,7 +19,7 @@ _NON_DETERMINISTIC: tuple[type[exp.Expr], ...] = tuple(
 
 def check_determinism(ctx: QueryContext) -> Iterator[Diagnostic]:
     """random(), now(), current_timestamp and friends (FS110)."""
-    for node in ctx.query.find_all(*_NON_DETERMINISTIC):
+    for node in ctx.find_all(*_NON_DETERMINISTIC):
         yield ctx.diagnostic(
             node, "FS110",
             f"{node.sql_name()} is non-deterministic: backfill and streaming would disagree; "

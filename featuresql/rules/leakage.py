@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from featuresql.diagnostics import Diagnostic
-from featuresql.rules.context import AS_OF, SECONDS_SINCE, QueryContext, filter_clauses, inside_aggregate, is_own_function
+from featuresql.rules.context import AS_OF, SECONDS_SINCE, QueryContext, inside_aggregate, is_own_function
 
 # A comparison `time OP as_of` that can only hold for events at or after the as-of time.
 _LEAKY_IF_TIME_LEFT = (exp.GT, exp.GTE, exp.EQ)
@@ -26,7 +26,7 @@ def check_leakage(ctx: QueryContext) -> Iterator[Diagnostic]:
     """Label columns in features (FS112); as-of comparisons that look forward (FS111)."""
     table = ctx.table
     if table is not None and ctx.role == "feature":
-        for column in ctx.query.find_all(exp.Column):
+        for column in ctx.find_all(exp.Column):
             if column.name.lower() in table.label_columns:
                 yield ctx.diagnostic(
                     column, "FS112",
@@ -34,7 +34,7 @@ def check_leakage(ctx: QueryContext) -> Iterator[Diagnostic]:
                 )
     reported: set[int] = set()
     if table is not None:
-        for condition in filter_clauses(ctx.query):
+        for condition in ctx.filters:
             for cmp in condition.find_all(exp.Binary):
                 left, right = cmp.this, cmp.expression
                 forward = (
@@ -50,7 +50,7 @@ def check_leakage(ctx: QueryContext) -> Iterator[Diagnostic]:
                     )
     # The as-of time varies per query point, so it cannot reach row-level inputs of
     # a sliding window; it is usable only on aggregated values.
-    for node in ctx.query.walk():
+    for node in ctx.nodes:
         if id(node) in reported:
             continue
         if is_own_function(node, AS_OF) and (inside_aggregate(node) or _in_where(node)):

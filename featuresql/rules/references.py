@@ -17,7 +17,7 @@ def check_references(ctx: QueryContext) -> Iterator[Diagnostic]:
     if table is None:
         return
     names = [c.name for c in table.columns]
-    for column in ctx.query.find_all(exp.Column):
+    for column in ctx.find_all(exp.Column):
         if isinstance(column.this, exp.Star):
             continue
         if column.table and column.table.lower() != table.name.lower():

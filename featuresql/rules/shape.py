@@ -28,14 +28,14 @@ def check_shape(ctx: QueryContext) -> Iterator[Diagnostic]:
     for arg, clause in _CLAUSES_NOT_SUPPORTED.items():
         if ctx.query.args.get(arg):
             yield ctx.diagnostic(ctx.query.args[arg], "FS113", f"{clause} is not supported in a {ctx.role} query")
-    for node in ctx.query.find_all(exp.Window, exp.Subquery, exp.Join):
+    for node in ctx.find_all(exp.Window, exp.Subquery, exp.Join):
         what = "window functions (OVER)" if isinstance(node, exp.Window) else "subqueries and joins"
         yield ctx.diagnostic(node, "FS113", f"{what} are not supported: the engine builds the windows itself")
-    for node in ctx.query.find_all(exp.AggFunc):
+    for node in ctx.find_all(exp.AggFunc):
         if not isinstance(node, SUPPORTED_AGGREGATES):
             yield ctx.diagnostic(node, "FS113", f"aggregate {node.sql_name()} is not supported (use COUNT, SUM, AVG, MIN, MAX)")
         elif node.this is None:
             yield ctx.diagnostic(node, "FS113", f"{node.sql_name()}() needs an argument, e.g. {node.sql_name()}(*) or {node.sql_name()}(column)")
-    for node in ctx.query.find_all(exp.Anonymous):
+    for node in ctx.find_all(exp.Anonymous):
         if node.name.upper() not in OWN_FUNCTIONS:
             yield ctx.diagnostic(node, "FS113", f"unknown function {node.name}()")
