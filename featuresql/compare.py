@@ -109,7 +109,9 @@ def compare(
         if column in floats:
             return (
                 f"(({b} IS NULL AND {s} IS NULL) OR (isnan({b}) AND isnan({s})) OR ({b} = {s}) "
-                f"OR abs({b} - {s}) <= {tolerance!r} * greatest(abs({b}), abs({s})))"
+                # Only finite values get the tolerance: DuckDB orders NaN above every
+                # number (NaN <= NaN holds), and inf - x is inf <= tolerance * inf.
+                f"OR (isfinite({b}) AND isfinite({s}) AND abs({b} - {s}) <= {tolerance!r} * greatest(abs({b}), abs({s}))))"
             )
         return f"({b} IS NOT DISTINCT FROM {s})"
 
