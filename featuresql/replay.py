@@ -8,8 +8,10 @@ then file name and row within the file (deterministic for ties).
 
 * JSON values: the catalog's columns, with TIMESTAMP values as
   `yyyy-MM-dd HH:mm:ss.SSS` strings (what Flink's json format reads for
-  TIMESTAMP(3) with `json.timestamp-format.standard = SQL`); the Kafka
-  message timestamp is the event time; messages have no key.
+  TIMESTAMP(3) with `json.timestamp-format.standard = SQL`); messages have
+  no key. The Kafka message timestamp is the send time, NOT the event time:
+  a broker applies time retention (7 days by default) to message timestamps,
+  and would delete replayed history within minutes of receiving it.
 * Rows with a NULL event time have no place in an event-time order and are
   not sent; they are counted per table in the summary. Other malformed rows
   (a NULL key) are sent as they are, with JSON nulls.
@@ -364,7 +366,7 @@ def replay(
                 topic = topics[index]
                 while True:
                     try:
-                        produce(topic, payload, timestamp=t)
+                        produce(topic, payload)
                         break
                     except BufferError:
                         poll(0.05)  # the local queue is full: let librdkafka send
