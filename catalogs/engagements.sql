@@ -7,4 +7,9 @@ CREATE TABLE engagements (
   dwell_ms   BIGINT,
   event_time TIMESTAMP(3),
   WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND
-) WITH ('path' = 'data/engagements/*.parquet', 'format' = 'parquet');
+) WITH (
+  'path' = 'data/engagements/*.parquet', 'format' = 'parquet',
+  -- Streaming (featuresql replay writes here; Flink reads it): JSON on a local broker.
+  'stream.connector' = 'kafka', 'stream.topic' = 'engagements', 'stream.format' = 'json',
+  'stream.bootstrap' = 'localhost:9092'
+);

@@ -7,4 +7,9 @@ CREATE TABLE impressions (
   position      INT,              -- rank in the feed, 1 = top
   event_time    TIMESTAMP(3),
   WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND
-) WITH ('path' = 'data/impressions/*.parquet', 'format' = 'parquet');
+) WITH (
+  'path' = 'data/impressions/*.parquet', 'format' = 'parquet',
+  -- Streaming (featuresql replay writes here; Flink reads it): JSON on a local broker.
+  'stream.connector' = 'kafka', 'stream.topic' = 'impressions', 'stream.format' = 'json',
+  'stream.bootstrap' = 'localhost:9092'
+);

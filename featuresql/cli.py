@@ -50,7 +50,7 @@ def project_command(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="featuresql")
 def main() -> None:
-    """SQL-first features and training samples: validate, compile, backfill, samples."""
+    """SQL-first features and training samples: validate, compile, backfill, samples, replay."""
 
 
 @main.command()
@@ -217,6 +217,36 @@ def generate(size: str, days: int, seed: int, out: Path, skew: str) -> None:
         f"generated {data.impressions:,} impressions and {data.engagements:,} engagements "
         f"({data.malformed} malformed) from {data.start:%Y-%m-%d} to {data.end:%Y-%m-%d} in {time.perf_counter() - began:.2f} s"
     )
+
+
+@main.command()
+@click.argument("tables", nargs=-1)
+@click.option("--bootstrap", default=None, help="Kafka host:port[,...]; default: the catalog's 'stream.bootstrap'.")
+@click.option("--rate", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Events per second; 0 = as fast as the broker takes them.")
+@click.option("--speedup", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="Replay event-time gaps X times faster (1 = real time).")
+@click.option("--start", default=None, help="First event time (UTC), inclusive.")
+@click.option("--end", default=None, help="Last event time (UTC), exclusive.")
+@click.option("--limit", default=None, type=click.IntRange(min=0), help="Send at most N events (the first in time).")
+@click.option("--partitions", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Partitions of topics that do not exist yet (created by replay).")
+@project_command
+def replay(project: Project, tables: tuple[str, ...], bootstrap: str | None, rate: float, speedup: float | None,
+           start: str | None, end: str | None, limit: int | None, partitions: int) -> None:
+    """Send catalog tables' events to their Kafka topics as JSON, merged in event-time order.
+
+    TABLES default to every table with 'stream.connector' = 'kafka'.
+    """
+    from featuresql.replay import replay as run
+
+    summary = run(project, list(tables) or None, bootstrap=bootstrap, rate=rate, speedup=speedup, start=start,
+                  end=end, limit=limit, partitions=partitions, progress=sys.stderr.isatty())
+    click.echo(summary.describe())
+    if summary.interrupted:
+        sys.exit(130)
+    if summary.failed:
+        sys.exit(1)
 
 
 @main.command()

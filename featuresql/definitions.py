@@ -24,6 +24,41 @@ class CatalogColumn:
 
 
 @dataclass(frozen=True)
+class StreamBinding:
+    """Where the streaming engine reads a catalog table: its `stream.*` WITH options.
+
+    `connector` is `filesystem` (the default: the directory of the table's
+    `path`, read as it grows) or `kafka`. Credentials are never held here, only
+    the names of the environment variables that carry them at run time.
+    """
+
+    table: str
+    connector: str = "filesystem"
+    topic: str | None = None
+    format: str = "json"
+    bootstrap: tuple[str, ...] = ()
+    group: str | None = None
+    startup: str = "earliest"
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    sasl_username_env: str | None = None
+    sasl_password_env: str | None = None
+
+    @property
+    def is_kafka(self) -> bool:
+        return self.connector == "kafka"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(self.bootstrap)
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group: `stream.group`, else `featuresql-<table>`."""
+        return self.group or f"featuresql-{self.table}"
+
+
+@dataclass(frozen=True)
 class CatalogTable:
     """One table of `catalogs/`: its columns, event time and where its data lives."""
 
@@ -53,6 +88,13 @@ class CatalogTable:
     def label_columns(self) -> tuple[str, ...]:
         raw = self.option("label_columns", "") or ""
         return tuple(c.strip().lower() for c in raw.split(",") if c.strip())
+
+    def stream_binding(self) -> StreamBinding:
+        """The table's stream binding; FeaturesqlError if its `stream.*` options are invalid
+        (`validate` reports the same problems with positions)."""
+        from featuresql.catalog import stream_binding
+
+        return stream_binding(self)
 
 
 @dataclass(frozen=True)

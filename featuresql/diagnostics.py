@@ -37,6 +37,10 @@ CODES: dict[str, str] = {
     "FS130": "catalog table has no WATERMARK",
     "FS131": "bad catalog option",
     "FS132": "catalog file is not one CREATE TABLE",
+    "FS133": "unknown stream option (stream.*)",
+    "FS134": "incomplete stream binding (a Kafka binding without topic or bootstrap, SASL without credentials)",
+    "FS135": "bad stream option value",
+    "FS136": "secret written in a catalog (credentials come from environment variables)",
 }
 
 

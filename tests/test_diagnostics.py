@@ -626,7 +626,7 @@ def test_fs131_missing_path(tmp_path: Path) -> None:
 
 @covers("FS131")
 def test_fs131_stream_options_are_allowed(tmp_path: Path) -> None:
-    text = variant(EVENTS_CATALOG, "'format' = 'parquet'", "'format' = 'parquet', 'stream.topic' = 'events'")
+    text = variant(EVENTS_CATALOG, "'format' = 'parquet'", "'format' = 'parquet', " + KAFKA_BINDING)
     assert validate(tmp_path, catalogs={"events": text}) == []
 
 
@@ -654,6 +654,122 @@ def test_fs132_create_table_as_select(tmp_path: Path) -> None:
 def test_fs132_column_without_type(tmp_path: Path) -> None:
     text = variant(EVENTS_CATALOG, "  item_id    VARCHAR,\n", "  item_id,\n")
     expect(validate(tmp_path, catalogs={"events": text}), at("FS132", CATALOG_PATH, text, "item_id"))
+
+
+# ---------------------------------------------------------------------------------------
+# FS133 - FS136: stream bindings ('stream.*' options)
+# ---------------------------------------------------------------------------------------
+
+KAFKA_BINDING = ("'stream.connector' = 'kafka', 'stream.topic' = 'events', 'stream.format' = 'json',\n"
+                 "  'stream.bootstrap' = 'localhost:9092'")
+SASL_BINDING = ("'stream.sasl.mechanism' = 'SCRAM-SHA-512', 'stream.sasl.username.env' = 'KAFKA_USER',\n"
+                "  'stream.sasl.password.env' = 'KAFKA_PASSWORD'")
+
+
+def streamed(binding: str) -> str:
+    """EVENTS_CATALOG with `binding` added to its WITH options."""
+    return variant(EVENTS_CATALOG, "'label_columns' = 'clicked')", "'label_columns' = 'clicked',\n  " + binding + ")")
+
+
+def test_full_kafka_binding_with_sasl_is_clean(tmp_path: Path) -> None:
+    text = streamed(KAFKA_BINDING + ",\n  'stream.group' = 'g1', 'stream.startup' = 'group',\n  " + SASL_BINDING)
+    assert validate(tmp_path, catalogs={"events": text}) == []
+
+
+@covers("FS133")
+def test_fs133_unknown_stream_option_points_at_the_key(tmp_path: Path) -> None:
+    text = streamed(KAFKA_BINDING + ", 'stream.topik' = 'x'")
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    expect(diagnostics, at("FS133", CATALOG_PATH, text, "'stream.topik'"))
+    assert "did you mean 'stream.topic'" in diagnostics[0].message
+
+
+@covers("FS134")
+def test_fs134_kafka_binding_without_topic(tmp_path: Path) -> None:
+    text = streamed(KAFKA_BINDING.replace("'stream.topic' = 'events', ", ""))
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    expect(diagnostics, at("FS134", CATALOG_PATH, text, "'stream.connector'"))
+    assert "stream.topic" in diagnostics[0].message
+
+
+@covers("FS134")
+def test_fs134_kafka_binding_without_bootstrap(tmp_path: Path) -> None:
+    text = streamed(KAFKA_BINDING.replace(",\n  'stream.bootstrap' = 'localhost:9092'", ""))
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    expect(diagnostics, at("FS134", CATALOG_PATH, text, "'stream.connector'"))
+    assert "stream.bootstrap" in diagnostics[0].message
+
+
+@covers("FS134")
+def test_fs134_topic_without_the_kafka_connector(tmp_path: Path) -> None:
+    text = streamed("'stream.topic' = 'events'")
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS134", CATALOG_PATH, text, "'stream.topic'"))
+
+
+@covers("FS134")
+def test_fs134_sasl_mechanism_without_a_password_variable(tmp_path: Path) -> None:
+    text = streamed(KAFKA_BINDING + ",\n  " + SASL_BINDING.replace(",\n  'stream.sasl.password.env' = 'KAFKA_PASSWORD'", ""))
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    expect(diagnostics, at("FS134", CATALOG_PATH, text, "'stream.sasl.mechanism'"))
+    assert "stream.sasl.password.env" in diagnostics[0].message
+
+
+@covers("FS134")
+def test_fs134_credentials_without_a_mechanism(tmp_path: Path) -> None:
+    text = streamed(KAFKA_BINDING + ",\n  " + SASL_BINDING.replace("'stream.sasl.mechanism' = 'SCRAM-SHA-512', ", ""))
+    expect(validate(tmp_path, catalogs={"events": text}),
+           at("FS134", CATALOG_PATH, text, "'stream.sasl.username.env'"),
+           at("FS134", CATALOG_PATH, text, "'stream.sasl.password.env'"))
+
+
+@pytest.mark.parametrize("old, new, needle", [
+    ("'stream.format' = 'json'", "'stream.format' = 'avro'", "'avro'"),
+    ("'stream.connector' = 'kafka'", "'stream.connector' = 'pulsar'", "'pulsar'"),
+    ("'localhost:9092'", "'localhost'", "'localhost'"),
+    ("'localhost:9092'", "'a:9092,b:99999'", "'a:9092,b:99999'"),
+    ("'stream.topic' = 'events'", "'stream.topic' = 'my events'", "'my events'"),
+    ("'stream.format' = 'json'", "'stream.format' = 'json', 'stream.startup' = 'beginning'", "'beginning'"),
+    ("'stream.format' = 'json'", "'stream.format' = 'json', 'stream.group' = ''", "''"),
+])
+@covers("FS135")
+def test_fs135_bad_stream_value_points_at_the_value(tmp_path: Path, old: str, new: str, needle: str) -> None:
+    text = streamed(variant(KAFKA_BINDING, old, new))
+    expect(validate(tmp_path, catalogs={"events": text}), at("FS135", CATALOG_PATH, text, needle))
+
+
+@covers("FS135")
+def test_fs135_bad_sasl_mechanism_and_protocol(tmp_path: Path) -> None:
+    binding = variant(SASL_BINDING, "'SCRAM-SHA-512'", "'GSSAPI'") + ", 'stream.security.protocol' = 'SSL'"
+    text = streamed(KAFKA_BINDING + ",\n  " + binding)
+    expect(validate(tmp_path, catalogs={"events": text}),
+           at("FS135", CATALOG_PATH, text, "'GSSAPI'"), at("FS135", CATALOG_PATH, text, "'SSL'"))
+
+
+@covers("FS135")
+def test_fs135_env_option_needs_a_variable_name_and_never_echoes_the_value(tmp_path: Path) -> None:
+    text = streamed(KAFKA_BINDING + ",\n  " + variant(SASL_BINDING, "'KAFKA_PASSWORD'", "'s3cr3t-Pa55!'"))
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    expect(diagnostics, at("FS135", CATALOG_PATH, text, "'s3cr3t-Pa55!'"))
+    assert "s3cr3t" not in render(diagnostics) and "s3cr3t" not in render(diagnostics, "json")
+
+
+@pytest.mark.parametrize("key", ["stream.sasl.password", "stream.sasl.username", "stream.sasl.jaas.config",
+                                 "properties.sasl.jaas.config", "password"])
+@covers("FS136")
+def test_fs136_literal_secret_is_rejected_without_echoing_it(tmp_path: Path, key: str) -> None:
+    text = streamed(KAFKA_BINDING + f",\n  '{key}' = 'hunter2'")
+    diagnostics = validate(tmp_path, catalogs={"events": text})
+    expect(diagnostics, at("FS136", CATALOG_PATH, text, f"'{key}'"))
+    assert "environment variable" in diagnostics[0].message
+    for fmt in ("text", "json", "github"):
+        assert "hunter2" not in render(diagnostics, fmt)
+
+
+def test_bad_stream_binding_keeps_the_table_for_batch_features(tmp_path: Path) -> None:
+    # Only the binding is reported: features on the table are still checked, with no FS101 cascade.
+    text = streamed("'stream.connector' = 'kafka'")
+    diagnostics = validate(tmp_path, {"f": GOOD_FEATURE}, catalogs={"events": text, "spine": SPINE_CATALOG})
+    assert sorted(d.code for d in diagnostics) == ["FS134", "FS134"]
 
 
 # ---------------------------------------------------------------------------------------
