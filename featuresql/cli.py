@@ -252,7 +252,7 @@ def replay(project: Project, tables: tuple[str, ...], bootstrap: str | None, rat
 @main.command()
 @click.option("--size", default="1m", show_default=True, help="Events to generate if data/ is missing.")
 @click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--verify-limit", "verify_limit", default=20_000, show_default=True, type=click.IntRange(min=1),
+@click.option("--verify-limit", "verify_limit", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="Events per table that `verify` reads.")
 @project_command
 def demo(project: Project, size: str, out: Path, verify_limit: int) -> None:

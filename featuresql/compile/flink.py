@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from featuresql.compile import AGGREGATE_CALLS, AS_OF_COLUMN, bind_window
 from featuresql.compile.duckdb import timestamp_text
+from featuresql.compile.flink_connectors import data_directory, source_options, with_clause
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
@@ -75,15 +76,6 @@ def source_name(table: CatalogTable, role: str = "src") -> str:
     return f"{role}_{table.name}"
 
 
-def data_directory(table: CatalogTable, root: Path) -> Path:
-    """Flink's filesystem source reads a directory; the catalog's path is a glob in one."""
-    path = Path(table.data_path)
-    path = path if path.is_absolute() else root / path
-    while any(ch in path.name for ch in "*?["):
-        path = path.parent
-    return path.resolve()
-
-
 def source_ddl(
     table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
     monitor: str | None = None,
@@ -96,7 +88,7 @@ def source_ddl(
     """
     pattern = Path(table.data_path).name
     directory = staged or data_directory(table, root)
-    if staged is None and (table.format != "parquet" or (any(ch in pattern for ch in "*?[") and pattern != "*.parquet")):
+    if staged is None and monitor is None and (table.format != "parquet" or (any(ch in pattern for ch in "*?[") and pattern != "*.parquet")):
         # Flink reads a whole directory; only `dir/*.parquet` means the same files in both engines.
         raise FeaturesqlError(
             f"{table.file}: the Flink engine reads Parquet from 'dir/*.parquet' paths only "
@@ -111,16 +103,20 @@ def source_ddl(
     columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
     columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
     body = ",\n".join(columns)
-    return (
-        f"CREATE TEMPORARY TABLE {quote(source_name(table, role))} (\n{body}\n) WITH (\n"
-        f"  'connector' = 'filesystem',\n  'path' = '{directory.as_uri()}',\n"
-        # Without the time zone option Flink reads Parquet timestamps in the JVM's
-        # time zone, whatever table.local-time-zone says; the contract's times are UTC.
-        "  'format' = 'parquet',\n  'parquet.utc-timezone' = 'true'"
-        # A stream keeps watching the folder and reads new files as they appear.
-        + (f",\n  'source.monitor-interval' = '{monitor}'" if monitor else "")
-        + "\n)"
-    )
+    if monitor is not None:
+        # A stream reads what the catalog binds for streaming ('stream.*' options):
+        # Kafka, or the folder of the table's files watched for new ones.
+        options = with_clause(source_options(table, root, monitor_interval=monitor))
+    else:
+        options = with_clause({
+            "connector": "filesystem",
+            "path": directory.as_uri(),
+            "format": "parquet",
+            # Without it Flink reads Parquet timestamps in the JVM's time zone,
+            # whatever table.local-time-zone says; the contract's times are UTC.
+            "parquet.utc-timezone": "true",
+        })
+    return f"CREATE TEMPORARY TABLE {quote(source_name(table, role))} (\n{body}\n) WITH (\n{options}\n)"
 
 
 def on_time(rowtime: str = quote(ROWTIME)) -> str:
