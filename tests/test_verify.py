@@ -30,3 +30,27 @@ def test_verify_example_project_slice(tmp_path: Path) -> None:
     # The generator's data arrives a little out of order: Flink finds late rows, and says so.
     assert "late for Flink:" in result.output
     assert "clicked" in result.output  # the per-column table names the label column
+
+
+def test_samples_on_flink_write_the_duckdb_layout_and_keep_late_rows(tmp_path: Path) -> None:
+    flink.environment()
+    root = copy_example_project(tmp_path / "project")
+    data = generate(root / "data", events=3000, days=2)
+    day = f"{data.end.date().fromordinal(data.end.toordinal() - 1)}"
+    outputs = {}
+    for engine in ("duckdb", "flink"):
+        out = tmp_path / engine
+        result = CliRunner().invoke(main, ["samples", "ctr", "--start", day, "--end", f"{data.end:%Y-%m-%d}",
+                                           "--out", str(out), "--engine", engine, "--project", str(root)])
+        assert result.exit_code == 0, result.output
+        outputs[engine] = (out, result.output)
+    import pyarrow.parquet as pq
+
+    duck, flink_out = (pq.read_table(outputs[e][0] / "samples" / "ctr") for e in ("duckdb", "flink"))
+    assert sorted(p.name for p in (outputs["flink"][0] / "samples" / "ctr").iterdir() if not p.name.startswith("_")) \
+        == [f"dt={day}"]
+    assert flink_out.column_names == duck.column_names
+    # Flink's spine rows are DuckDB's less the spine rows that arrived late.
+    late_spine = pq.read_table(outputs["flink"][0] / "late" / "ctr" / "spine_impressions").num_rows
+    assert flink_out.num_rows == duck.num_rows - late_spine
+    assert "late rows" in outputs["flink"][1] and "label rate" in outputs["flink"][1]

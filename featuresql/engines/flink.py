@@ -121,6 +121,10 @@ def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str
             env.execute_sql(f"DROP TEMPORARY VIEW IF EXISTS {sql.quote(view)}")
         for table in (*sinks, *job.source_names):
             env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {sql.quote(table)}")
+    # Flink names part files without an extension; readers (and DuckDB globs) expect `.parquet`.
+    for path in _parquet_files(staging) + _parquet_files(late_dir):
+        if path.suffix != ".parquet":
+            path.rename(path.with_name(path.name + ".parquet"))
     return {source: _rows_in(late_dir / source) for source, _ in job.late}
 
 
