@@ -116,8 +116,14 @@ def samples(project: Project, name: str, start: str, end: str, out: Path, engine
 @click.option("--checkpoint-interval", default="10 s", show_default=True,
               help="How often output files are committed (Flink duration, e.g. '10 s').")
 @click.option("--for", "duration", type=float, default=None, help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--kafka-topic", default=None,
+              help="Also write to this Kafka topic, exactly once: upsert by entity for features, append for samples.")
+@click.option("--kafka-bootstrap", default=None, help="Brokers for --kafka-topic; default: the source table's binding.")
 @project_command
-def stream(project: Project, name: str, out: Path, start: str, checkpoint_interval: str, duration: float | None) -> None:
+def stream(
+    project: Project, name: str, out: Path, start: str, checkpoint_interval: str, duration: float | None,
+    kafka_topic: str | None, kafka_bootstrap: str | None,
+) -> None:
     """Run a feature or samples job unbounded on Flink over the catalog's folders, until Ctrl-C.
 
     New files in the folders are picked up as they appear. Output goes to
@@ -131,7 +137,8 @@ def stream(project: Project, name: str, out: Path, start: str, checkpoint_interv
     def report(status: Any) -> None:
         click.echo(("\r" if live else "") + status.line(), err=True, nl=not live)
 
-    final = run(project, name, out, start, checkpoint_interval, duration=duration, report=report)
+    final = run(project, name, out, start, checkpoint_interval, duration=duration, report=report,
+                kafka_topic=kafka_topic, kafka_bootstrap=kafka_bootstrap)
     if live:
         click.echo("", err=True)
     click.echo(f"stream {name}: stopped after {final.seconds:.0f} s; events {final.events:,}, late {final.late:,}, "

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -112,3 +112,74 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
     assert result.batch_rows > 100, "too few complete samples to mean anything"
     assert process.returncode == 0, stderr[-3000:]
     print(f"ctr from Kafka: {result.batch_rows} samples identical to DuckDB, caught up after {caught_up:.0f} s")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_stream_feature_to_upsert_kafka_holds_the_latest_values_per_entity(tmp_path: Path, kafka_bootstrap: str) -> None:
+    """Kafka in, upsert-kafka out (exactly once): the last committed message per user is
+    DuckDB's last update-log row of that user, over the events less the late ones."""
+    import json
+
+    from kafka_support import consume_all
+
+    root = copy_example_project(tmp_path / "project")
+    data = generate(root / "data", events=3000, days=2)
+    bind_topics(root, impressions=unique("impressions"), engagements=unique("engagements"))
+    for catalog in (root / "catalogs").glob("*.sql"):
+        catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{kafka_bootstrap}'"))
+    replay = subprocess.run([*FSQL, "replay", "engagements", "--project", str(root)], capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    topic = unique("user_engagement")
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [*FSQL, "stream", "user_engagement", "--out", str(out), "--checkpoint-interval", "2 s", "--kafka-topic", topic,
+         "--project", str(root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    con = duckdb.connect()
+    latest = con.execute(f"SELECT max(event_time) FROM read_parquet('{root}/data/engagements/*.parquet')").fetchone()[0]
+    passed = pa.scalar(latest - timedelta(seconds=5), pa.timestamp("ms"))
+    expected: dict[str, dict] = {}
+    got: dict[str, dict] = {}
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(5)
+            late = out / "late" / "user_engagement" / "src_engagements"
+            kept = _kept_events(con, root, "engagements", [late], tmp_path / "b" / "e.parquet")
+            batch = Project(root).with_data({"engagements": kept}).backfill_table("user_engagement", data.start, data.end)
+            batch = batch.filter(pc.less_equal(batch.column("event_time"), passed))
+            expected = {}
+            for row in batch.to_pylist():  # the last row per user (peers at one ms carry equal values)
+                if row["user_id"] not in expected or row["event_time"] >= expected[row["user_id"]]["event_time"]:
+                    expected[row["user_id"]] = row
+            got = {}
+            try:
+                messages = consume_all(kafka_bootstrap, topic, timeout=10)
+            except AssertionError:  # no topic yet: the sink has not committed a transaction
+                continue
+            for message in messages:
+                if message.error() is None and message.value() is not None:
+                    got[json.loads(message.key())["user_id"]] = json.loads(message.value())
+            if set(got) == set(expected) and all(
+                _time(got[u]["event_time"]) == expected[u]["event_time"] for u in expected
+            ):
+                break
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+    assert expected and set(got) == set(expected), (len(got), len(expected), stderr[-2000:])
+    for user, row in expected.items():
+        assert _time(got[user]["event_time"]) == row["event_time"], (user, got[user]["event_time"], row["event_time"])
+        for column in ("events_lifetime", "clicks_1d", "authors_7d", "max_dwell_lifetime"):
+            assert got[user][column] == row[column], (user, column, got[user][column], row[column])
+        assert got[user]["click_rate_lifetime"] == pytest.approx(row["click_rate_lifetime"], rel=1e-9, nan_ok=True) \
+            if row["click_rate_lifetime"] is not None else got[user]["click_rate_lifetime"] is None

@@ -129,9 +129,12 @@ def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str
 
 
 def _first_line(err: Exception) -> str:
+    """The Java exception's own message and its root cause, not Py4J's wrapper line."""
     lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    cause = next((line for line in lines if line.startswith("Caused by:")), None)
-    return (lines[0] if lines else repr(err)) + (f" ({cause})" if cause and lines and cause != lines[0] else "")
+    java = [line for line in lines if "Exception:" in line and not line.startswith("at ")]
+    head = java[0] if java else (lines[0] if lines else repr(err))
+    causes = [line for line in lines if line.startswith("Caused by:")]
+    return head + (f" ({causes[-1]})" if causes and causes[-1] != head else "")
 
 
 #: Parquet as DuckDB writes it: INT64 millisecond timestamps (not Flink's default

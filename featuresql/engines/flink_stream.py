@@ -102,6 +102,41 @@ class _Metrics:
         return str(job.get("state", "UNKNOWN")), events, late, rows
 
 
+def _kafka_sink(
+    project: "Project", name: str, env: Any, view: str, sink: str, topic: str, bootstrap: str | None, job: sql.FlinkJob
+) -> str:
+    """Register the Kafka sink for a stream's rows (typed like the query); returns its INSERT."""
+    from featuresql.compile import flink_connectors as connectors
+
+    if job.kind == "samples":
+        spine, _, _ = project.samples_plans(name)
+        table, keys = spine, None
+    else:
+        plan = project.feature_plan(name)
+        table, keys = plan.source, list(plan.keys)
+    binding = table.stream_binding()
+    servers = bootstrap or (binding.bootstrap_servers if binding.is_kafka else None)
+    if not servers:
+        raise FeaturesqlError(f"--kafka-topic needs --kafka-bootstrap (table {table.name} is not bound to Kafka)")
+    prefix = f"featuresql-{job.name}-{uuid.uuid4().hex[:8]}"
+    # The update log is append-only, so it has no upsert key; Flink 2.3 then asks how
+    # rows of one entity replace each other. The latest replaces the previous one
+    # (2.4 makes this the default again, FLINK-41478).
+    env.get_config().set("table.exec.sink.require-on-conflict", "false")
+    security = binding if binding.is_kafka else None
+    if keys is None:
+        options = connectors.kafka_sink_options(topic, servers, prefix, binding=security)
+        primary = ""
+    else:
+        options = connectors.upsert_kafka_sink_options(topic, servers, keys, transactional_prefix=prefix, binding=security)
+        primary = ",\n  " + connectors.primary_key_clause(keys)
+    columns = engine._flink_columns(env, view)
+    column_ddl = ",\n  ".join(f"{sql.quote(n)} {kind}" for n, kind in columns)
+    engine._execute(env, f"CREATE TEMPORARY TABLE {sql.quote(sink)} (\n  {column_ddl}{primary}\n) WITH (\n"
+                         f"{connectors.with_clause(options)}\n)")
+    return f"INSERT INTO {sql.quote(sink)}\nSELECT * FROM {sql.quote(view)}"
+
+
 def stream(
     project: "Project",
     name: str,
@@ -112,8 +147,16 @@ def stream(
     duration: float | None = None,
     report: Callable[[StreamStatus], None] | None = None,
     poll_seconds: float = 2.0,
+    kafka_topic: str | None = None,
+    kafka_bootstrap: str | None = None,
 ) -> StreamStatus:
-    """Run `name` unbounded until Ctrl-C / SIGTERM (or `duration` seconds); return the last counters."""
+    """Run `name` unbounded until Ctrl-C / SIGTERM (or `duration` seconds); return the last counters.
+
+    With `kafka_topic` the rows also go to Kafka, exactly once (transactions
+    committed at checkpoints): a feature's update log to an upsert-kafka topic
+    keyed by its entity (the latest values per entity, what an online store
+    loads), samples to an append topic.
+    """
     lower, upper = run_range(start, OPEN_END)
     engine._check_sources(project, name)
     job = engine.compile_job(project, name, lower, upper, monitor=monitor_interval)
@@ -127,6 +170,11 @@ def stream(
     # interval of 0 means never: a live stream moves its watermark every 200 ms,
     # so which events are late also depends on timing (docs/semantics.md section 7).
     config.set("pipeline.auto-watermark-interval", "200 ms")
+    # A failing job retries a few times, then fails for good (with checkpoints on,
+    # Flink's default is to restart forever, and the command would never return).
+    config.set("restart-strategy.type", "fixed-delay")
+    config.set("restart-strategy.fixed-delay.attempts", "3")
+    config.set("restart-strategy.fixed-delay.delay", "5 s")
     out = out.resolve()
     target = out / job.kind / job.name
     suffix = uuid.uuid4().hex[:8]
@@ -135,6 +183,9 @@ def stream(
         engine._execute(env, source)
     statements = env.create_statement_set()
     statements.add_insert_sql(engine._register_sink(env, f"job_{suffix}", sink, job.query, target, job.time_column))
+    if kafka_topic:
+        statements.add_insert_sql(_kafka_sink(project, name, env, f"job_{suffix}", f"kafka_{suffix}", kafka_topic,
+                                              kafka_bootstrap, job))
     for (source, query), late_sink, i in zip(job.late, late_sinks, range(len(job.late))):
         folder = out / "late" / job.name / source
         statements.add_insert_sql(engine._register_sink(env, f"late_{i}_{suffix}", late_sink, query, folder, None))
