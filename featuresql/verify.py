@@ -17,9 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from featuresql.compare import Comparison, compare, render
 from featuresql.compile import duckdb as batch_sql
-from featuresql.compile import flink as stream_sql
+from featuresql.definitions import CatalogTable
 from featuresql.engines import duckdb as batch
 from featuresql.engines import flink as stream
 
@@ -73,7 +75,7 @@ def verify(
         anchor, display = plan.source, plan.name
     con = batch.connect()
     lower, upper = slice_range(con, project, anchor, start, end)
-    stream._check_sources(project, name)
+    stream.check_sources(project, name)
     with tempfile.TemporaryDirectory(prefix="featuresql-verify-") as tmp:
         folder = Path(tmp)
         job = stream.staged_job(project, name, lower, upper, folder / "inputs", limit)
@@ -83,11 +85,11 @@ def verify(
         paths, input_rows = {}, {}
         for reading in job.inputs:
             table = reading.table
-            staged = folder / "inputs" / table.name / "events.parquet"
+            staged = folder / "inputs" / table.name / stream.STAGED_FILE
             input_rows[table.name] = int(con.execute(f"SELECT count(*) FROM read_parquet('{staged}')").fetchall()[0][0])
             kept = folder / "batch" / table.name / "events.parquet"
             kept.parent.mkdir(parents=True)
-            _without_late(con, table, staged, _late_rows_of(folder / "late", job, table), kept)
+            _without_late(con, table, staged, _late_rows_of(folder / "late", late_counts, table), kept)
             paths[table.name] = str(kept)
         batch_project = project.with_data(paths)
         batched = (batch.samples_table if is_samples else batch.backfill_table)(batch_project, name, lower, upper)
@@ -99,29 +101,21 @@ def verify(
     return Verification(comparison, lower, upper, late_counts, input_rows, time.perf_counter() - began)
 
 
-def _late_rows_of(late_dir: Path, job: stream_sql.FlinkJob, table) -> Path | None:  # type: ignore[no-untyped-def]
-    """The late rows of a table: every source reading it sees the same staged file in
-    the same order, so their late sets are nested; the widest reading holds them all."""
-    best, most = None, -1
-    for source, _ in job.late:
-        if source.split("_", 1)[1].lower() != table.name.lower():
-            continue
-        folder = late_dir / source
-        rows = stream._rows_in(folder)
-        if rows > most:
-            best, most = folder, rows
-    return best if most > 0 else None
+def _late_rows_of(late_dir: Path, late_counts: dict[str, int], table: CatalogTable) -> Path | None:
+    """The late rows of a table: every source reading it (`<role>_<table>`) sees the same
+    staged file in the same order, so their late sets are nested; the widest holds them all."""
+    counts = {s: n for s, n in late_counts.items() if s.split("_", 1)[1].lower() == table.name.lower() and n}
+    return late_dir / max(counts, key=counts.__getitem__) if counts else None
 
 
-def _without_late(con, table, staged: Path, late: Path | None, target: Path) -> None:  # type: ignore[no-untyped-def]
+def _without_late(
+    con: duckdb.DuckDBPyConnection, table: CatalogTable, staged: Path, late: Path | None, target: Path
+) -> None:
+    """`staged` less the rows in `late` (as a multiset: identical events are separate events)."""
     columns = ", ".join(batch_sql.quote(c.name) for c in table.columns)
     query = f"SELECT {columns} FROM read_parquet('{staged}')"
     if late is not None:
-        typed = ", ".join(
-            f"CAST({batch_sql.quote(c.name)} AS "
-            f"{'TIMESTAMP_MS' if batch_sql.duckdb_type(c.type) == 'TIMESTAMP' else batch_sql.duckdb_type(c.type)})"
-            for c in table.columns
-        )
-        files = ", ".join(batch_sql.sql_literal(str(f)) for f in stream._parquet_files(late))
+        typed = ", ".join(f"CAST({batch_sql.quote(c.name)} AS {batch_sql.stored_type(c.type)})" for c in table.columns)
+        files = ", ".join(batch_sql.sql_literal(str(f)) for f in stream.parquet_files(late))
         query += f" EXCEPT ALL SELECT {typed} FROM read_parquet([{files}], union_by_name = true)"
     con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")

@@ -56,6 +56,12 @@ def duckdb_type(column_type: exp.DataType) -> str:
     return column_type.sql(dialect=DIALECT)
 
 
+def stored_type(column_type: exp.DataType) -> str:
+    """The type a column is written to Parquet with: the catalog's, timestamps at millisecond precision."""
+    kind = duckdb_type(column_type)
+    return "TIMESTAMP_MS" if kind == "TIMESTAMP" else kind
+
+
 def scan(table: CatalogTable, root: Path) -> str:
     """A table function reading the catalog table's files, all declared columns typed."""
     pattern = str((root / table.data_path).resolve()) if not Path(table.data_path).is_absolute() else table.data_path

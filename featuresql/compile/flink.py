@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlglot import exp
@@ -259,16 +259,7 @@ def compile_backfill(
         f"SELECT {keys}, {time}, " + ", ".join(inputs) + f"\nFROM {quote(source_name(plan.source))}\nWHERE "
         + "\n  AND ".join(conditions)
     )
-    # One OVER pass per window length, nested: each adds its columns to the same rows.
-    for window in plan.windows:
-        aggregates = ", ".join(
-            AGGREGATE_CALLS[m.func].format(x=quote(m.name)) + f" OVER w AS {quote(_measure_column(m, window))}"
-            for m in plan.measures
-        )
-        query = (
-            f"SELECT {aggregates}, *\nFROM (\n{query}\n)\n"
-            f"WINDOW w AS (PARTITION BY {keys} ORDER BY {time} {_frame_update(window)})"
-        )
+    query = _over_passes(query, plan, keys, time, _measure_column)
     outputs = [
         f"{_output_expression(plan, o.expression, w)} AS {quote(plan.column_name(o, w))}"
         for o in plan.outputs
@@ -286,19 +277,39 @@ def compile_backfill(
     )
 
 
+def _over_passes(
+    query: str, plan: AggregatePlan, partition: str, order: str, column: Callable[[Measure, Window], str]
+) -> str:
+    """One OVER pass per window over `query`, nested: each adds its measures' columns to the same rows.
+
+    Nested, never siblings (CALCITE-6632), and aggregates before `*`, so that a
+    renaming projection stays between passes (see QUIRKS)."""
+    for window in plan.windows:
+        aggregates = ", ".join(
+            AGGREGATE_CALLS[m.func].format(x=quote(m.name)) + f" OVER w AS {quote(column(m, window))}"
+            for m in plan.measures
+        )
+        query = (
+            f"SELECT {aggregates}, *\nFROM (\n{query}\n)\n"
+            f"WINDOW w AS (PARTITION BY {partition} ORDER BY {order} {_frame_update(window)})"
+        )
+    return query
+
+
 def _staged(staged: Mapping[str, Path] | None, table: CatalogTable) -> Path | None:
     return staged.get(table.name.lower()) if staged else None
 
 
-def _typed_null(column_type: exp.DataType, what: str) -> str:
+def _known_type(column_type: exp.DataType, what: str) -> str:
+    """A type the Flink union can declare, or a clear error when sqlglot could not infer one."""
     if column_type.is_type(exp.DType.UNKNOWN):
         raise FeaturesqlError(f"the Flink engine cannot tell the type of {what}; cast it in the definition")
-    return f"CAST(NULL AS {_union_type(column_type)})"
+    return _union_type(column_type)
 
 
 def _union_type(column_type: exp.DataType) -> str:
     # Timestamps stay at the contract's millisecond precision (plain TIMESTAMP is (6) in Flink).
-    if column_type.is_type(*exp.DataType.TEMPORAL_TYPES) and column_type.is_type(exp.DType.TIMESTAMP, exp.DType.DATETIME):
+    if column_type.is_type(exp.DType.TIMESTAMP, exp.DType.DATETIME):
         return "TIMESTAMP(3)"
     return flink_type(column_type)
 
@@ -309,9 +320,7 @@ def _aggregate_type(measure: Measure) -> str:
         return "BIGINT"
     if measure.func == "avg":
         return "DOUBLE"
-    if measure.result_type.is_type(exp.DType.UNKNOWN):
-        raise FeaturesqlError(f"the Flink engine cannot tell the type of {measure.func}({render(measure.input)}); cast it")
-    return _union_type(measure.result_type)
+    return _known_type(measure.result_type, f"{measure.func}({render(measure.input)})")
 
 
 @dataclass(frozen=True)
@@ -366,11 +375,7 @@ def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTab
         event_columns.append(f"CAST({quote(key)} AS {key_type}) AS {keys[index]}")
         point_columns.append(f"CAST({quote(key)} AS {key_type}) AS {keys[index]}")
     for measure in plan.measures:
-        value_type = _union_type(measure.input_type) if not measure.input_type.is_type(exp.DType.UNKNOWN) else None
-        if value_type is None:
-            raise FeaturesqlError(
-                f"the Flink engine cannot tell the type of {render(measure.input)} in {plan.name}; cast it in the definition"
-            )
+        value_type = _known_type(measure.input_type, f"{render(measure.input)} in {plan.name}")
         event_columns.append(f"CAST({render(measure.input)} AS {value_type}) AS {quote(measure.name)}")
         point_columns.append(f"CAST(NULL AS {value_type}) AS {quote(measure.name)}")
     event_filter = [*reading.conditions(), on_time(), *(f"{quote(k)} IS NOT NULL" for k in plan.keys)]
@@ -382,18 +387,9 @@ def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTab
         + "\nUNION ALL\nSELECT " + ",\n  ".join(point_columns) + f"\nFROM {points}\nWHERE "
         + " AND ".join(f"{quote(k)} IS NOT NULL" for k in plan.keys)
     )
-    partition = ", ".join(keys)
-    for window in plan.windows:
-        aggregates = ", ".join(
-            AGGREGATE_CALLS[m.func].format(x=quote(m.name)) + f" OVER w AS {quote(part.column(m, window))}"
-            for m in plan.measures
-        )
-        # Feature points sit at t - 1 ms, so the frame (w - 1 ms) back is [t - w, t);
-        # label points at t + h, so it is [t + 1 ms, t + h] = (t, t + h].
-        query = (
-            f"SELECT {aggregates}, *\nFROM (\n{query}\n)\n"
-            f"WINDOW w AS (PARTITION BY {partition} ORDER BY {rt} {_frame_update(window)})"
-        )
+    # Feature points sit at t - 1 ms, so the frame (w - 1 ms) back is [t - w, t);
+    # label points at t + h, so it is [t + 1 ms, t + h] = (t, t + h].
+    query = _over_passes(query, plan, ", ".join(keys), rt, part.column)
     selected = [rt, *(quote(name) for name, _ in spine_columns), quote("__dseq"), *(quote(n) for n, _ in part.columns())]
     return f"SELECT " + ", ".join(selected) + f"\nFROM (\n{query}\n)\nWHERE {quote('__point')}"
 
@@ -450,11 +446,10 @@ def compile_samples(
 
     # Which events each source contributes: from the earliest any feature looks
     # back to, up to end (features) or end + h (the label).
-    reads: dict[str, InputRange] = {}
-    for part in [*parts, *([label_part] if label_part else [])]:
-        wanted = label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end)
-        key = part.plan.source.name.lower()
-        reads[key] = reads[key].union(wanted) if key in reads else wanted
+    reads = _merge_inputs([
+        label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end)
+        for part in [*parts, *([label_part] if label_part else [])]
+    ])
     spine_ranges = [
         f"{spine_time} IS NOT NULL",
         f"{spine_time} >= TIMESTAMP '{timestamp_text(start)}'",
@@ -528,16 +523,17 @@ def compile_samples(
     query = "WITH " + ",\n".join(ctes) + "\n" + final
     return FlinkJob(
         name, tuple(sources), query, tuple(source_names), tuple(late), time_column=spine.time_column, kind="samples",
-        inputs=tuple(_merge_inputs([*reads.values(), InputRange(spine, start, end, False)])),
+        inputs=tuple(_merge_inputs([*reads.values(), InputRange(spine, start, end, False)]).values()),
     )
 
 
-def _merge_inputs(ranges: list[InputRange]) -> list[InputRange]:
+def _merge_inputs(ranges: list[InputRange]) -> dict[str, InputRange]:
+    """One range per table (by lowered name): the union of what each reader of it needs."""
     merged: dict[str, InputRange] = {}
     for reading in ranges:
         key = reading.table.name.lower()
         merged[key] = merged[key].union(reading) if key in merged else reading
-    return list(merged.values())
+    return merged
 
 
 def sink_ddl_placeholder(job: FlinkJob) -> str:

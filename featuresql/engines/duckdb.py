@@ -21,7 +21,7 @@ from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.output import RunSummary, write_partitions
 from featuresql.plan import AggregatePlan
-from featuresql.engines import run_range
+from featuresql.engines import definition_tables, run_range
 from featuresql.timeutil import days_between
 
 if TYPE_CHECKING:
@@ -117,6 +117,12 @@ def skipped_rows(con: duckdb.DuckDBPyConnection, project: "Project", plan: Aggre
             f"{plan.source.name}: NULL key": int(row[1])}
 
 
+def check_sources(con: duckdb.DuckDBPyConnection, project: "Project", name: str) -> None:
+    """`check_data` for every table a definition reads."""
+    for table in definition_tables(project, name):
+        check_data(con, project, table)
+
+
 def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant") -> str:
     lower, upper = run_range(start, end)
     if name.lower() in {n.lower() for n in project.samples_names}:
@@ -136,8 +142,7 @@ def _backfill_sql(con: duckdb.DuckDBPyConnection, project: "Project", name: str,
 
 def _samples_sql(con: duckdb.DuckDBPyConnection, project: "Project", name: str, lower: datetime, upper: datetime) -> tuple[CatalogTable, list[AggregatePlan], AggregatePlan | None, str]:
     spine, features, label = project.samples_plans(name)
-    for table in {t.name: t for t in [spine] + [p.source for p in features] + ([label.source] if label else [])}.values():
-        check_data(con, project, table)
+    check_sources(con, project, name)
     return spine, features, label, sql.compile_samples(name, spine, features, label, project.root, lower, upper)
 
 

@@ -97,35 +97,54 @@ def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str
     Each folder also gets `_schema.json`, the columns as Flink typed them, so that
     an output without rows still has its columns."""
     env = environment()
-    suffix = uuid.uuid4().hex[:8]
-    views = [f"job_{suffix}"] + [f"late_{i}_{suffix}" for i in range(len(job.late))]
-    sinks = [f"sink_{suffix}"] + [f"late_sink_{i}_{suffix}" for i in range(len(job.late))]
+    statements, names = add_job(env, job, staging, late_dir)
     try:
-        for source in job.sources:
-            _execute(env, source)
-        statements = env.create_statement_set()
-        # The output and the late rows in one job, so each source is scanned once and
-        # "late" means the same thing for both.
-        targets = [(views[0], sinks[0], job.query, staging, job.time_column)]
-        for (source, query), view, sink in zip(job.late, views[1:], sinks[1:]):
-            targets.append((view, sink, query, late_dir / source, None))
-        for view, sink, query, folder, day_column in targets:
-            statements.add_insert_sql(_register_sink(env, view, sink, query, folder, day_column))
         try:
             statements.execute().wait()
         except Exception as err:
             raise FeaturesqlError(f"the Flink job failed: {_first_line(err)}") from None
     finally:
-        # The environment lives as long as the process: leave no names behind.
-        for view in views:
-            env.execute_sql(f"DROP TEMPORARY VIEW IF EXISTS {sql.quote(view)}")
-        for table in (*sinks, *job.source_names):
-            env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {sql.quote(table)}")
+        drop(env, names)
     # Flink names part files without an extension; readers (and DuckDB globs) expect `.parquet`.
-    for path in _parquet_files(staging) + _parquet_files(late_dir):
+    for path in parquet_files(staging) + parquet_files(late_dir):
         if path.suffix != ".parquet":
             path.rename(path.with_name(path.name + ".parquet"))
-    return {source: _rows_in(late_dir / source) for source, _ in job.late}
+    return {source: rows_in(late_dir / source) for source, _ in job.late}
+
+
+def add_job(env: Any, job: sql.FlinkJob, output: Path, late_dir: Path) -> tuple[Any, list[str]]:
+    """Register a job's sources, its Parquet output sink (day partitions under `output`)
+    and one late-row sink per source (`late_dir/<source>/`), all in one statement set,
+    so each source is scanned once and "late" means the same thing for both.
+    Returns the statement set and every name registered (for `drop`)."""
+    suffix = uuid.uuid4().hex[:8]
+    names: list[str] = list(job.source_names)
+    try:
+        for source in job.sources:
+            _execute(env, source)
+        statements = env.create_statement_set()
+        targets = [(job.query, output, job.time_column)]
+        targets += [(query, late_dir / source, None) for source, query in job.late]
+        for i, (query, folder, day_column) in enumerate(targets):
+            view, sink = f"view_{i}_{suffix}", f"sink_{i}_{suffix}"
+            names += [view, sink]
+            statements.add_insert_sql(_register_sink(env, view, sink, query, folder, day_column))
+    except BaseException:
+        drop(env, names)
+        raise
+    return statements, names
+
+
+def output_view(names: list[str]) -> str:
+    """The view of the job's output rows among the names `add_job` registered."""
+    return next(n for n in names if n.startswith("view_0_"))
+
+
+def drop(env: Any, names: list[str]) -> None:
+    """The environment lives as long as the process: leave no names behind."""
+    for name in names:
+        kind = "VIEW" if name.startswith("view_") else "TABLE"
+        env.execute_sql(f"DROP TEMPORARY {kind} IF EXISTS {sql.quote(name)}")
 
 
 def _first_line(err: Exception) -> str:
@@ -170,13 +189,13 @@ def _register_sink(env: Any, view: str, sink: str, query: str, folder: Path, day
     )
 
 
-def _parquet_files(folder: Path) -> list[Path]:
+def parquet_files(folder: Path) -> list[Path]:
     # Flink leaves hidden in-progress and marker files; only visible ones are committed data.
     return [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))] if folder.exists() else []
 
 
-def _rows_in(folder: Path) -> int:
-    return sum(pq.ParquetFile(path).metadata.num_rows for path in _parquet_files(folder))
+def rows_in(folder: Path) -> int:
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in parquet_files(folder))
 
 
 #: Flink SQL types as Arrow types, for outputs without rows.
@@ -202,18 +221,13 @@ def _empty(staging: Path) -> pa.Table:
 
 def read_staged(staging: Path) -> pa.Table:
     """The rows a job staged, with timestamps at the contract's millisecond precision."""
-    files = _parquet_files(staging)
+    files = parquet_files(staging)
     if not files:
         return _empty(staging)
     table = ds.dataset([str(f) for f in files], format="parquet", partitioning=None).to_table()
     return table.cast(pa.schema([
         pa.field(f.name, pa.timestamp("ms")) if pa.types.is_timestamp(f.type) else f for f in table.schema
     ]))
-
-
-def read_late(late_dir: Path, source: str) -> pa.Table:
-    """The rows of one source that a job set aside as late."""
-    return read_staged(late_dir / source)
 
 
 def _is_samples(project: "Project", name: str) -> bool:
@@ -245,6 +259,10 @@ def staged_job(
     return job
 
 
+#: The one file per table a bounded run reads (under its staging folder).
+STAGED_FILE = "events.parquet"
+
+
 def stage_inputs(
     project: "Project", inputs: tuple[sql.InputRange, ...], staged: Mapping[str, Path], limit: int | None = None
 ) -> None:
@@ -267,9 +285,7 @@ def stage_inputs(
         folder = staged[table.name.lower()]
         folder.mkdir(parents=True, exist_ok=True)
         columns = ", ".join(
-            f"CAST({batch_sql.quote(c.name)} AS "
-            f"{'TIMESTAMP_MS' if batch_sql.duckdb_type(c.type) == 'TIMESTAMP' else batch_sql.duckdb_type(c.type)}) "
-            f"AS {batch_sql.quote(c.name)}"
+            f"CAST({batch_sql.quote(c.name)} AS {batch_sql.stored_type(c.type)}) AS {batch_sql.quote(c.name)}"
             for c in table.columns
         )
         time = batch_sql.quote(table.time_column)
@@ -285,7 +301,7 @@ def stage_inputs(
                 f" AND {time} >= (SELECT min(t) FROM (SELECT {time} AS t FROM {scan} WHERE {where} "
                 f"ORDER BY t DESC LIMIT {int(limit)}))"
             )
-        target = batch_sql.sql_literal(str(folder / "events.parquet"))
+        target = batch_sql.sql_literal(str(folder / STAGED_FILE))
         with batch.engine_errors():
             con.execute(f"COPY (SELECT {columns} FROM {scan} WHERE {where}) TO {target} (FORMAT parquet)")
 
@@ -312,12 +328,12 @@ class FlinkResult:
 def run_table(project: "Project", name: str, start: "Instant", end: "Instant") -> FlinkResult:
     """A feature's update log or a samples definition's rows, computed by Flink."""
     lower, upper = run_range(start, end)
-    _check_sources(project, name)
+    check_sources(project, name)
     with tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
         job = staged_job(project, name, lower, upper, Path(tmp) / "inputs")
         staging, late_dir = Path(tmp) / "out", Path(tmp) / "late"
         run_to_staging(job, staging, late_dir)
-        return FlinkResult(read_staged(staging), {s: read_late(late_dir, s) for s, _ in job.late})
+        return FlinkResult(read_staged(staging), {s: read_staged(late_dir / s) for s, _ in job.late})
 
 
 def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
@@ -325,22 +341,11 @@ def backfill_table(project: "Project", name: str, start: "Instant", end: "Instan
     return run_table(project, name, start, end).table
 
 
-def samples_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
-    return run_table(project, name, start, end).table
-
-
-def _check_sources(project: "Project", name: str) -> None:
+def check_sources(project: "Project", name: str) -> None:
     """The same data checks as the DuckDB engine: files exist, columns match the catalog."""
     from featuresql.engines import duckdb as batch
 
-    con = batch.connect()
-    if _is_samples(project, name):
-        spine, features, label = project.samples_plans(name)
-        tables = [spine] + [p.source for p in features] + ([label.source] if label else [])
-    else:
-        tables = [project.feature_plan(name).source]
-    for table in {t.name: t for t in tables}.values():
-        batch.check_data(con, project, table)
+    batch.check_sources(batch.connect(), project, name)
 
 
 def _publish(
@@ -391,7 +396,7 @@ def samples(project: "Project", name: str, start: "Instant", end: "Instant", out
     from featuresql.engines import duckdb as batch
 
     lower, upper = run_range(start, end, whole_days=True)
-    _check_sources(project, name)
+    check_sources(project, name)
     spine, features, label = project.samples_plans(name)
     samples_name = project.samples_def(name).name
     target = out / "samples" / samples_name

@@ -158,7 +158,7 @@ def stream(
     loads), samples to an append topic.
     """
     lower, upper = run_range(start, OPEN_END)
-    engine._check_sources(project, name)
+    engine.check_sources(project, name)
     job = engine.compile_job(project, name, lower, upper, monitor=monitor_interval)
     env = engine.environment()
     config = env.get_config()
@@ -176,19 +176,10 @@ def stream(
     config.set("restart-strategy.fixed-delay.attempts", "3")
     config.set("restart-strategy.fixed-delay.delay", "5 s")
     out = out.resolve()
-    target = out / job.kind / job.name
-    suffix = uuid.uuid4().hex[:8]
-    sink, late_sinks = f"sink_{suffix}", [f"late_sink_{i}_{suffix}" for i in range(len(job.late))]
-    for source in job.sources:
-        engine._execute(env, source)
-    statements = env.create_statement_set()
-    statements.add_insert_sql(engine._register_sink(env, f"job_{suffix}", sink, job.query, target, job.time_column))
+    statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name)
     if kafka_topic:
-        statements.add_insert_sql(_kafka_sink(project, name, env, f"job_{suffix}", f"kafka_{suffix}", kafka_topic,
-                                              kafka_bootstrap, job))
-    for (source, query), late_sink, i in zip(job.late, late_sinks, range(len(job.late))):
-        folder = out / "late" / job.name / source
-        statements.add_insert_sql(engine._register_sink(env, f"late_{i}_{suffix}", late_sink, query, folder, None))
+        statements.add_insert_sql(_kafka_sink(project, name, env, engine.output_view(names),
+                                              f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job))
     try:
         result = statements.execute()
     except Exception as err:
