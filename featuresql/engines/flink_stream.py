@@ -7,6 +7,11 @@ filesystem sink commits files at checkpoints; files still being written are
 hidden, so readers never see half a file), and late rows to
 `OUT/late/<name>/<source>/`. A live line shows events/s, late events and output
 rows, read from the mini-cluster's REST metrics.
+
+Checkpoints and savepoints live in a state folder (`OUT/_state/<name>/`, see
+`flink_state`): Ctrl-C or SIGTERM stops the job with a savepoint, a killed job
+leaves its checkpoints, and `--resume` continues from the newest of either,
+with nothing lost and nothing written twice (sinks commit at checkpoints).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from featuresql.compile import flink as sql
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.engines import flink as engine
 from featuresql.engines import run_range
+from featuresql.engines.flink_state import Snapshot, StreamState, fingerprint
 
 if TYPE_CHECKING:
     from featuresql.project import Instant, Project
@@ -46,6 +52,12 @@ class StreamStatus:
     rows: int = 0
     events_per_second: float = 0.0
     state: str = "STARTING"
+    #: The snapshot this run restored, if it resumed.
+    restored: Snapshot | None = None
+    #: Seconds from the start of the command until the job ran (restored, when resuming).
+    running_after: float | None = None
+    #: Where the graceful stop wrote its savepoint (None: cancelled, resume uses the last checkpoint).
+    savepoint: str | None = None
 
     def line(self) -> str:
         return (
@@ -103,7 +115,8 @@ class _Metrics:
 
 
 def _kafka_sink(
-    project: "Project", name: str, env: Any, view: str, sink: str, topic: str, bootstrap: str | None, job: sql.FlinkJob
+    project: "Project", name: str, env: Any, view: str, sink: str, topic: str, bootstrap: str | None,
+    job: sql.FlinkJob, prefix: str,
 ) -> str:
     """Register the Kafka sink for a stream's rows (typed like the query); returns its INSERT."""
     from featuresql.compile import flink_connectors as connectors
@@ -118,7 +131,6 @@ def _kafka_sink(
     servers = bootstrap or (binding.bootstrap_servers if binding.is_kafka else None)
     if not servers:
         raise FeaturesqlError(f"--kafka-topic needs --kafka-bootstrap (table {table.name} is not bound to Kafka)")
-    prefix = f"featuresql-{job.name}-{uuid.uuid4().hex[:8]}"
     # The update log is append-only, so it has no upsert key; Flink 2.3 then asks how
     # rows of one entity replace each other. The latest replaces the previous one
     # (2.4 makes this the default again, FLINK-41478).
@@ -149,6 +161,9 @@ def stream(
     poll_seconds: float = 2.0,
     kafka_topic: str | None = None,
     kafka_bootstrap: str | None = None,
+    state_dir: Path | None = None,
+    resume: bool = False,
+    stop_timeout: float = 120.0,
 ) -> StreamStatus:
     """Run `name` unbounded until Ctrl-C / SIGTERM (or `duration` seconds); return the last counters.
 
@@ -156,16 +171,32 @@ def stream(
     committed at checkpoints): a feature's update log to an upsert-kafka topic
     keyed by its entity (the latest values per entity, what an online store
     loads), samples to an append topic.
+
+    State goes to `state_dir` (default `out/_state/<name>`); `resume` restores
+    the newest checkpoint or savepoint there. Stopping (a signal, or the end of
+    `duration`) takes a savepoint, which commits everything read so far.
     """
+    began = time.monotonic()
     lower, upper = run_range(start, OPEN_END)
     engine.check_sources(project, name)
     job = engine.compile_job(project, name, lower, upper, monitor=monitor_interval)
+    out = out.resolve()
+    state = StreamState((state_dir or out / "_state" / job.name).resolve())
+    job_fingerprint = fingerprint(job.text())
+    prefix, restored = state.open(job.name, job_fingerprint, resume)
     env = engine.environment()
     config = env.get_config()
     port = _free_port()
-    # Both must be set before the first job starts the mini-cluster (this process runs one job).
+    # All of these must be set before the first job starts the mini-cluster (this process runs one job).
     config.set("rest.port", str(port))
     config.set("execution.checkpointing.interval", checkpoint_interval)
+    config.set("execution.checkpointing.dir", state.checkpoints.as_uri())
+    config.set("execution.checkpointing.savepoint-dir", state.savepoints.as_uri())
+    # A killed or cancelled job keeps its checkpoints: they are what --resume restores.
+    config.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    config.set("execution.checkpointing.num-retained", "2")
+    if restored is not None:
+        config.set("execution.state-recovery.path", restored.path.as_uri())
     # Kafka sources generate watermarks inside the source (push-down), where an
     # interval of 0 means never: a live stream moves its watermark every 200 ms,
     # so which events are late also depends on timing (docs/semantics.md section 7).
@@ -175,16 +206,16 @@ def stream(
     config.set("restart-strategy.type", "fixed-delay")
     config.set("restart-strategy.fixed-delay.attempts", "3")
     config.set("restart-strategy.fixed-delay.delay", "5 s")
-    out = out.resolve()
     statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name)
     if kafka_topic:
         statements.add_insert_sql(_kafka_sink(project, name, env, engine.output_view(names),
-                                              f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job))
+                                              f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job, prefix))
     try:
         result = statements.execute()
     except Exception as err:
         raise FeaturesqlError(f"Flink could not start the stream: {engine._first_line(err)}") from None
     client = result.get_job_client()
+    state.remember(job.name, job_fingerprint, prefix)
     metrics = _Metrics(port, str(client.get_job_id()))
 
     stopping = {"now": False}
@@ -193,34 +224,63 @@ def stream(
         stopping["now"] = True
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    began = time.monotonic()
-    status = StreamStatus()
-    last_events, last_time = 0, began
+    status = StreamStatus(restored=restored)
+    running_after: float | None = None
+    submitted = time.monotonic()
+    last_events, last_time = 0, submitted
     try:
-        while not stopping["now"] and (duration is None or time.monotonic() - began < duration):
+        while not stopping["now"] and (duration is None or time.monotonic() - submitted < duration):
             time.sleep(poll_seconds)
             try:
-                state, events, late, rows = metrics.read()
+                job_state, events, late, rows = metrics.read()
             except (urllib.error.URLError, OSError, ValueError, KeyError):
                 continue  # the REST endpoint is still starting
             now = time.monotonic()
+            if job_state == "RUNNING" and running_after is None:
+                running_after = now - began
             rate = (events - last_events) / max(now - last_time, 1e-9)
             last_events, last_time = events, now
-            status = StreamStatus(now - began, events, late, rows, rate, state)
+            status = StreamStatus(now - began, events, late, rows, rate, job_state, restored, running_after)
             if report:
                 report(status)
-            if state in ("FAILED", "CANCELED", "FINISHED"):
+            if job_state in ("FAILED", "CANCELED", "FINISHED"):
                 break
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        # Files committed at the last checkpoint stay; in-progress ones are hidden and never read.
+        # A second Ctrl-C while the savepoint is written must not kill the process.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         try:
-            client.cancel().result()
-        except Exception:
-            pass
+            if status.state not in ("FAILED", "CANCELED", "FINISHED"):
+                status.savepoint = _stop(client, state, stop_timeout)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     if status.state == "FAILED":
         raise FeaturesqlError(f"the stream {job.name} failed; see the Flink log")
     status.state = "STOPPED"
     return status
+
+
+def _stop(client: Any, state: StreamState, timeout: float) -> str | None:
+    """Stop with a savepoint; returns its path, or None when the job had to be cancelled.
+
+    A savepoint commits the sinks' pending files and transactions, so a stop
+    loses nothing; if it fails (or takes longer than `timeout`), the job is
+    cancelled: files and transactions since the last checkpoint are then
+    discarded, and --resume replays them from that checkpoint.
+    """
+    from pyflink.java_gateway import get_gateway
+
+    formats = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType
+    try:
+        # PyFlink's own wrapper still calls the 1.x two-argument Java method.
+        future = client._j_job_client.stopWithSavepoint(False, state.savepoints.as_uri(), formats.CANONICAL)
+        path = str(future.get(int(timeout * 1000), get_gateway().jvm.java.util.concurrent.TimeUnit.MILLISECONDS))
+        return path.removeprefix("file:")
+    except Exception:
+        try:
+            client.cancel().result()
+        except Exception:
+            pass
+        return None
 
