@@ -40,6 +40,9 @@ QUIRKS: dict[str, str] = {
     "window_output_names": "each pass lists its aggregates before `*`, so a renaming projection stays between passes",
     # OVER operators drop late rows by their own rules (per key, or by their own watermark), timing-dependent.
     "late_rows": "rows at or below CURRENT_WATERMARK are filtered right after the source, before any OVER, and set aside",
+    # Watermarks are periodic in a live stream (timing decides lateness) and not kept in checkpoints.
+    "stream_watermarks": "streams judge lateness by a running max of arrived event times per Kafka partition, "
+                         "kept as state (see arrivals_view); it never passes Flink's own watermark",
     # An expression on a rowtime loses the time attribute ("Non-time attribute sort ...").
     "shifted_rowtime": "query points at t - 1 ms and label points at t + h are computed columns of their own source DDL",
     # OVER has no FOLLOWING frames in streaming.
@@ -50,6 +53,8 @@ QUIRKS: dict[str, str] = {
 
 #: The computed, never-NULL event-time column every source gets (see null_rowtime).
 ROWTIME = "__rowtime"
+#: In a stream, the watermark before each row, computed from state (see arrivals_view).
+MARK = "__mark"
 
 def quote(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect=Flink)
@@ -78,7 +83,7 @@ def source_name(table: CatalogTable, role: str = "src") -> str:
 
 def source_ddl(
     table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
-    monitor: str | None = None,
+    monitor: str | None = None, name: str | None = None,
 ) -> str:
     """The catalog table as a Flink filesystem source, with its WATERMARK.
 
@@ -101,6 +106,10 @@ def source_ddl(
     if shift_ms:
         shift = f" {'+' if shift_ms > 0 else '-'} {interval(abs(shift_ms))}"
     columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
+    if monitor is not None:
+        columns.append(f"  {quote('__arrival')} AS PROCTIME()")
+        if table.stream_binding().is_kafka:
+            columns.append(f"  {quote('__partition')} INT METADATA FROM 'partition' VIRTUAL")
     columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
     body = ",\n".join(columns)
     if monitor is not None:
@@ -116,30 +125,85 @@ def source_ddl(
             # whatever table.local-time-zone says; the contract's times are UTC.
             "parquet.utc-timezone": "true",
         })
-    return f"CREATE TEMPORARY TABLE {quote(source_name(table, role))} (\n{body}\n) WITH (\n{options}\n)"
+    return f"CREATE TEMPORARY TABLE {quote(name or source_name(table, role))} (\n{body}\n) WITH (\n{options}\n)"
 
 
-def on_time(rowtime: str = quote(ROWTIME)) -> str:
+def arrivals_view(table: CatalogTable, role: str = "src") -> str:
+    """A stream source as a view whose rows carry `__mark`, the watermark they arrived after.
+
+    The contract's watermark is the largest event time that arrived before a row,
+    less the delay (docs/semantics.md section 7). A live source emits watermarks
+    periodically, so CURRENT_WATERMARK would make lateness depend on timing, and
+    Flink keeps no watermark in a checkpoint, so a resumed job would judge the
+    first rows after a restart by a watermark that starts over. Here the
+    running maximum is an aggregate over arrival order (processing time), kept
+    in state and restored with it: which rows are late depends only on the order
+    of arrival, per Kafka partition (whose order Kafka fixes). Flink's own
+    watermark never passes it (it is the minimum over partitions, and behind),
+    so the windows never drop a row this lets through.
+    """
+    rowtime = quote(ROWTIME)
+    partition = f"PARTITION BY {quote('__partition')} " if table.stream_binding().is_kafka else ""
+    order = f"{partition}ORDER BY {quote('__arrival')}"
+    seen = f"MAX({rowtime}) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    delay = table.watermark_delay_ms
+    source = quote("in_" + source_name(table, role))
+    if delay:
+        # With a delay, max(earlier) - d and max(earlier and this row) - d make the
+        # same rows late: a row that raises the maximum is above both.
+        query = f"SELECT *, {seen} - {interval(delay)} AS {quote(MARK)}\nFROM {source}"
+    else:
+        # Without one, a row that ties the maximum is late but one that raises it is not: the previous maximum.
+        query = (
+            f"SELECT *, LAG({quote('__seen')}) OVER ({order}) AS {quote(MARK)}\n"
+            f"FROM (\nSELECT *, {seen} AS {quote('__seen')}\nFROM {source}\n)"
+        )
+    return f"CREATE TEMPORARY VIEW {quote(source_name(table, role))} AS\n{query}"
+
+
+def source_statements(
+    table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
+    monitor: str | None = None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(statements, names) that make `<role>_<table>` readable: the source table, and
+    in a stream the arrivals view over it (see arrivals_view)."""
+    name = source_name(table, role)
+    if monitor is None:
+        return (source_ddl(table, root, role, shift_ms, staged),), (name,)
+    table_name = "in_" + name
+    return (
+        (source_ddl(table, root, role, shift_ms, staged, monitor, name=table_name), arrivals_view(table, role)),
+        (name, table_name),
+    )
+
+
+
+def _watermark(stream: bool) -> str:
+    """The watermark before a row: Flink's in bounded runs (one after every row), state in streams."""
+    return quote(MARK) if stream else f"CURRENT_WATERMARK({quote(ROWTIME)})"
+
+
+def on_time(stream: bool = False) -> str:
     """Not late (docs/semantics.md section 7): after the watermark from before this row.
 
     Filtered right after the source, before any OVER: Flink's OVER operators drop
-    late rows by rules of their own (per key, or by their own watermark), which
+    late rows by their own rules (per key, or by their own watermark), which
     would make the result depend on timing.
     """
-    return f"(CURRENT_WATERMARK({rowtime}) IS NULL OR {rowtime} > CURRENT_WATERMARK({rowtime}))"
+    mark = _watermark(stream)
+    return f"({mark} IS NULL OR {quote(ROWTIME)} > {mark})"
 
 
-def late(rowtime: str = quote(ROWTIME)) -> str:
-    return f"{rowtime} <= CURRENT_WATERMARK({rowtime})"
+def late(stream: bool = False) -> str:
+    return f"{quote(ROWTIME)} <= {_watermark(stream)}"
 
 
-def _late_query(table: CatalogTable, role: str, conditions: list[str]) -> str:
+def _late_query(table: CatalogTable, role: str, conditions: list[str], stream: bool = False) -> str:
     """The rows of one source the job sets aside as late, with the watermark they missed."""
-    rowtime = quote(ROWTIME)
     columns = ", ".join(quote(c.name) for c in table.columns)
     return (
-        f"SELECT {columns}, CURRENT_WATERMARK({rowtime}) AS {quote('__watermark')}\n"
-        f"FROM {quote(source_name(table, role))}\nWHERE " + "\n  AND ".join([*conditions, late()])
+        f"SELECT {columns}, {_watermark(stream)} AS {quote('__watermark')}\n"
+        f"FROM {quote(source_name(table, role))}\nWHERE " + "\n  AND ".join([*conditions, late(stream)])
     )
 
 
@@ -248,10 +312,11 @@ def compile_backfill(
     (see `featuresql.engines.flink.stage_inputs`); otherwise the catalog's files are read.
     """
     time = quote(ROWTIME)
+    stream = monitor is not None
     keys = ", ".join(quote(k) for k in plan.keys)
     reads = feature_range(plan, start, end)
     in_range = reads.conditions()
-    conditions = [*in_range, on_time()] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
+    conditions = [*in_range, on_time(stream)] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
     if plan.where is not None:
         conditions.append(f"({render(plan.where)})")
     inputs = [f"{render(m.input)} AS {quote(m.name)}" for m in plan.measures]
@@ -271,9 +336,10 @@ def compile_backfill(
         + f"WHERE {time} >= TIMESTAMP '{timestamp_text(start)}'"
     )
     name = source_name(plan.source)
+    statements, names = source_statements(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor)
     return FlinkJob(
-        plan.name, (source_ddl(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor),), final, (name,),
-        late=((name, _late_query(plan.source, "src", in_range)),), inputs=(reads,),
+        plan.name, statements, final, names,
+        late=((name, _late_query(plan.source, "src", in_range, stream)),), inputs=(reads,),
     )
 
 
@@ -342,7 +408,7 @@ class _Part:
         return next(c.type for c in self.plan.source.columns if c.name.lower() == key.lower())
 
 
-def _points_query(spine: CatalogTable, role: str, ranges: list[str]) -> str:
+def _points_query(spine: CatalogTable, role: str, ranges: list[str], stream: bool = False) -> str:
     """A spine role's rows, each numbered among identical rows (`__dseq`): the number is
     what pairs the feature values and the label of one sample when the spine repeats a row."""
     names = ", ".join(quote(c.name) for c in spine.columns)
@@ -350,11 +416,11 @@ def _points_query(spine: CatalogTable, role: str, ranges: list[str]) -> str:
     return (
         f"SELECT {names}, {time} AS {quote('__rt')},\n"
         f"  COUNT(*) OVER (PARTITION BY {names} ORDER BY {time} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-        f"AS {quote('__dseq')}\nFROM {quote(source_name(spine, role))}\nWHERE " + "\n  AND ".join([*ranges, on_time()])
+        f"AS {quote('__dseq')}\nFROM {quote(source_name(spine, role))}\nWHERE " + "\n  AND ".join([*ranges, on_time(stream)])
     )
 
 
-def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTable) -> str:
+def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTable, stream: bool = False) -> str:
     """One feature (or the label) over the union of its events and the spine's query points.
 
     Only the feature's own events and the spine rows with all its keys take part:
@@ -378,7 +444,7 @@ def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTab
         value_type = _known_type(measure.input_type, f"{render(measure.input)} in {plan.name}")
         event_columns.append(f"CAST({render(measure.input)} AS {value_type}) AS {quote(measure.name)}")
         point_columns.append(f"CAST(NULL AS {value_type}) AS {quote(measure.name)}")
-    event_filter = [*reading.conditions(), on_time(), *(f"{quote(k)} IS NOT NULL" for k in plan.keys)]
+    event_filter = [*reading.conditions(), on_time(stream), *(f"{quote(k)} IS NOT NULL" for k in plan.keys)]
     if plan.where is not None:
         event_filter.append(f"({render(plan.where)})")
     query = (
@@ -459,18 +525,21 @@ def compile_samples(
     sources: list[str] = []
     source_names: list[str] = []
     late: list[tuple[str, str]] = []
+    stream = monitor is not None
     for reading in reads.values():
-        sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor))
-        source_names.append(source_name(reading.table))
-        late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions())))
+        statements, names = source_statements(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor)
+        sources += statements
+        source_names += names
+        late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions(), stream)))
     roles = [("spine", -1)] + ([("label", horizon)] if label is not None else [])
     for role, shift in roles:
-        sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor))
-        source_names.append(source_name(spine, role))
-        late.append((source_name(spine, role), _late_query(spine, role, spine_ranges)))
+        statements, names = source_statements(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor)
+        sources += statements
+        source_names += names
+        late.append((source_name(spine, role), _late_query(spine, role, spine_ranges, stream)))
 
     ctes = [f"{quote('points')} AS (\n-- the spine's rows as feature query points at t - 1 ms\n"
-            f"{_points_query(spine, 'spine', spine_ranges)}\n)"]
+            f"{_points_query(spine, 'spine', spine_ranges, stream)}\n)"]
     measure_columns = [column for part in parts for column in part.columns()]
     branches = [
         # Every spine row once with no values, so that a row whose keys are all NULL is kept too.
@@ -481,7 +550,7 @@ def compile_samples(
     for index, part in enumerate(parts):
         cte = f"feature_{index}"
         ctes.append(f"{quote(cte)} AS (\n-- feature {part.plan.name}: events with t - w <= time < t\n"
-                    f"{_part_chain(part, quote('points'), reads[part.plan.source.name.lower()], spine)}\n)")
+                    f"{_part_chain(part, quote('points'), reads[part.plan.source.name.lower()], spine, stream)}\n)")
         own = {n for n, _ in part.columns()}
         branches.append(
             "SELECT " + ", ".join([quote("__rt"), spine_list, quote("__dseq")] + [
@@ -507,9 +576,9 @@ def compile_samples(
     else:
         label_points = f"{quote('label_points')}"
         ctes.append(f"{label_points} AS (\n-- the spine's rows as label query points at t + h\n"
-                    f"{_points_query(spine, 'label', spine_ranges)}\n)")
+                    f"{_points_query(spine, 'label', spine_ranges, stream)}\n)")
         ctes.append(f"{quote('label_rows')} AS (\n-- label {label_part.plan.name}: events with t < time <= t + h\n"
-                    f"{_part_chain(label_part, label_points, reads[label_part.plan.source.name.lower()], spine)}\n)")
+                    f"{_part_chain(label_part, label_points, reads[label_part.plan.source.name.lower()], spine, stream)}\n)")
         same_row = [f"f.{quote(c.name)} IS NOT DISTINCT FROM l.{quote(c.name)}" for c in spine.columns]
         offset = interval(horizon + 1)
         # l's columns are NULL when no label row matched (a NULL label key): keys are tested on f.

@@ -78,19 +78,31 @@ class _Metrics:
     def __init__(self, port: int, job_id: str):
         self.base = f"http://127.0.0.1:{port}"
         self.job_id = job_id
+        self._late: set[str] | None = None
 
     def _get(self, path: str) -> Any:
         with urllib.request.urlopen(self.base + path, timeout=5) as response:
             return json.loads(response.read())
 
+    def _late_vertices(self) -> set[str]:
+        """Vertices whose file writer takes late rows: their plan selects `__watermark`."""
+        if self._late is None:
+            plan = self._get(f"/jobs/{self.job_id}/plan")
+            self._late = {
+                node["id"] for node in plan.get("plan", {}).get("nodes", [])
+                if "StreamingFileWriter" in node.get("description", "") and "__watermark" in node.get("description", "")
+            }
+        return self._late
+
     def read(self) -> tuple[str, int, int, int]:
         """(state, rows read, late rows, output rows); zeros while the job starts.
 
         Flink names every filesystem sink operator `StreamingFileWriter`; the
-        late-row sinks are the ones chained into a source's task (they read the
-        source directly), the output sink is the one after the windows.
+        late-row sinks are told apart by the vertex's plan, which selects the
+        `__watermark` column only they write.
         """
         job = self._get(f"/jobs/{self.job_id}")
+        late_vertices = self._late_vertices()
         events = late = rows = 0
         for vertex in job.get("vertices", []):
             listed = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics")
@@ -102,12 +114,11 @@ class _Metrics:
             if not wanted:
                 continue
             values = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics?get=" + ",".join(wanted))
-            at_source = str(vertex.get("name", "")).startswith("Source:")
             for metric in values:
                 value = int(float(metric.get("value", 0)))
                 if metric["id"].endswith(".numRecordsOut"):
                     events += value
-                elif at_source:
+                elif vertex["id"] in late_vertices:
                     late += value
                 else:
                     rows += value
