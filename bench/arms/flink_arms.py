@@ -229,8 +229,8 @@ class _Profiler:
         if not wanted:
             return None
         pid = _gateway_pid()
-        subprocess.run(["jcmd", str(pid), "JFR.start", "name=bench", "settings=profile"], capture_output=True, check=True)
-        return cls(pid, Path(wanted))
+        subprocess.run(["jcmd", str(pid), "JFR.start", "name=bench", "settings=default"], capture_output=True, check=True)
+        return cls(pid, Path(f"{wanted}.{os.getpid()}.jfr"))
 
     def stop(self) -> str:
         subprocess.run(["jcmd", str(self.pid), "JFR.stop", "name=bench", f"filename={self.path}"],
