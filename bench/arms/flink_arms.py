@@ -129,12 +129,17 @@ class FlinkRun:
         self.extra: dict[str, Any] = {"startup_seconds": startup, "events": events, "parallelism": PARALLELISM}
 
     def __call__(self) -> "FlinkRun":
+        jvm = _gateway_pid()
         profiler = _Profiler.maybe_start()
+        cpu = _cpu_seconds(jvm)
         _blackhole_statements(self.env, self.queries).execute().wait()
+        # CPU seconds the JVM used for the job: on a shared machine this says what the job
+        # costs whatever share of the cores it got; events per CPU second is events/s per core.
+        self.extra["cpu_seconds"] = _cpu_seconds(jvm) - cpu
         if profiler is not None:
             self.extra["profile"] = profiler.stop()
         # The JVM is a child of this process: its memory is not in the child's own VmHWM.
-        self.extra["jvm_peak_rss_mb"] = _peak_mb(_gateway_pid())
+        self.extra["jvm_peak_rss_mb"] = _peak_mb(jvm)
         return self
 
     @property
@@ -236,6 +241,12 @@ class _Profiler:
         subprocess.run(["jcmd", str(self.pid), "JFR.stop", "name=bench", f"filename={self.path}"],
                        capture_output=True, check=True)
         return str(self.path)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (/proc/PID/stat utime, stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_mb(pid: int) -> float | None:
