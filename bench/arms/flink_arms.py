@@ -21,7 +21,8 @@ subqueries that differ only in the RANGE length are silently merged
 no late-row filter and no side output.
 
 For the agreement check, the first run of each arm (the warm-up) also runs its
-job once more into Parquet, after the clock stops.
+job once more into Parquet, after the clock stops. With BENCH_JFR=/path/prefix set,
+each timed run is recorded with JFR (`python -m bench.jfr_top FILE` summarises it).
 """
 
 from __future__ import annotations
