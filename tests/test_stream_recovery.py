@@ -101,6 +101,21 @@ def _wait_identical(root: Path, out: Path, tmp: Path, bootstrap: str, topic: str
     return result, time.monotonic() - began
 
 
+def _watermark_passed(root: Path, before: datetime) -> datetime:
+    """The last spine time whose sample the watermark completed, for events before `before`.
+
+    Every source must pass t + h: the slowest table (the sparsest: engagements)
+    decides, at its latest event less the 5 s delay.
+    """
+    con = duckdb.connect()
+    latest = min(
+        con.execute(f"SELECT max(event_time) FROM read_parquet('{root}/data/{table}/*.parquet') "
+                    f"WHERE event_time < TIMESTAMP '{before.isoformat(sep=' ')}'").fetchone()[0]
+        for table in ("impressions", "engagements")
+    )
+    return latest - timedelta(seconds=5) - timedelta(minutes=10)
+
+
 def _group_gone(pgid: int, timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -137,8 +152,10 @@ def test_kill_resume_stop_resume_is_exactly_once(tmp_path: Path, kafka_bootstrap
         time.sleep(2)
         committed = kafka_samples(kafka_bootstrap, topic, pa.schema([("event_time", pa.timestamp("ms"))])).num_rows
     assert committed, f"no output committed before the kill: {_finish(stream)[1][-3000:]}"
-    feeding = _replay(root, cut_kill, cut_stop, rate=150)
-    time.sleep(8)  # a few checkpoints into the slice: some of it committed, some read but not yet
+    # Slow enough that most of the slice (events of both topics) comes after the last checkpoint
+    # before the kill: a restored job emits only once new events move every source's watermark.
+    feeding = _replay(root, cut_kill, cut_stop, rate=60)
+    time.sleep(5)  # a few checkpoints into the slice: some of it committed, some read but not yet
     assert feeding.poll() is None, "the replay ended before the kill; the kill would not interrupt a running job"
     os.killpg(stream.pid, signal.SIGKILL)
     _finish(stream)  # reaped: a zombie would still count as a member of the group
@@ -150,7 +167,7 @@ def test_kill_resume_stop_resume_is_exactly_once(tmp_path: Path, kafka_bootstrap
     restarted = time.monotonic()
     resumed = _stream(root, out, topic, "--resume")
     assert feeding.wait(timeout=300) == 0, feeding.stderr.read()[-2000:] if feeding.stderr else ""
-    until = cut_stop - timedelta(seconds=5) - timedelta(minutes=10)
+    until = _watermark_passed(root, cut_stop)
     result, _ = _wait_identical(root, out, tmp_path / "b1", kafka_bootstrap, topic, data, until, resumed, 300)
     caught_up = time.monotonic() - restarted
     resumed.send_signal(signal.SIGINT)
@@ -166,7 +183,7 @@ def test_kill_resume_stop_resume_is_exactly_once(tmp_path: Path, kafka_bootstrap
     # 3. More events while the job is stopped; resume from the savepoint and read them.
     assert _replay(root, cut_stop, end).wait(timeout=300) == 0
     final = _stream(root, out, topic, "--resume")
-    until = last - timedelta(seconds=5) - timedelta(minutes=10)
+    until = _watermark_passed(root, end)
     result, _ = _wait_identical(root, out, tmp_path / "b2", kafka_bootstrap, topic, data, until, final, 300)
     final.send_signal(signal.SIGINT)
     stdout, stderr = _finish(final)
