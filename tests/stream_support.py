@@ -10,7 +10,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from kafka_support import consume_all
+from featuresql.datagen import generate
+from helpers import copy_example_project
+from kafka_support import consume_all, unique
+from test_replay import bind_topics
 
 COLUMNS = {
     "impressions": "impression_id, user_id, post_id, author_id, position, event_time",
@@ -58,3 +61,13 @@ def sustained_rate(stderr: str) -> float:
     if len(growing) < 2 or growing[-1][0] <= growing[0][0]:
         return 0.0
     return (growing[-1][1] - growing[0][1]) / (growing[-1][0] - growing[0][0])
+
+
+def kafka_project(root: Path, bootstrap: str, events: int, days: int) -> tuple[Path, object]:
+    """The example project with generated events, its catalogs bound to fresh topics on the session broker."""
+    root = copy_example_project(root)
+    data = generate(root / "data", events=events, days=days)
+    bind_topics(root, impressions=unique("impressions"), engagements=unique("engagements"))
+    for catalog in (root / "catalogs").glob("*.sql"):
+        catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{bootstrap}'"))
+    return root, data

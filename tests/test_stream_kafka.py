@@ -22,24 +22,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from helpers import copy_example_project
 from kafka_support import unique
-from stream_support import complete, files, kafka_samples, kept_events, sustained_rate
-from test_replay import bind_topics
+from stream_support import complete, kafka_project, files, kafka_samples, kept_events, sustained_rate
 
 from featuresql import Project
 from featuresql.compare import compare, render
-from featuresql.datagen import generate
 
 pytestmark = [pytest.mark.flink, pytest.mark.kafka]
 
 FSQL = [sys.executable, "-m", "featuresql.cli"]
 def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: str) -> None:
-    root = copy_example_project(tmp_path / "project")
-    data = generate(root / "data", events=4000, days=2)
-    bind_topics(root, impressions=unique("impressions"), engagements=unique("engagements"))
-    for catalog in (root / "catalogs").glob("*.sql"):
-        catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{kafka_bootstrap}'"))
+    root, data = kafka_project(tmp_path / "project", kafka_bootstrap, events=4000, days=2)
     assert Project(root).validate() == []
     replay = subprocess.run([*FSQL, "replay", "--project", str(root)], capture_output=True, text=True, timeout=300)
     assert replay.returncode == 0, replay.stderr[-3000:]
@@ -114,11 +107,7 @@ def test_stream_feature_to_upsert_kafka_holds_the_latest_values_per_entity(tmp_p
 
     from kafka_support import consume_all
 
-    root = copy_example_project(tmp_path / "project")
-    data = generate(root / "data", events=3000, days=2)
-    bind_topics(root, impressions=unique("impressions"), engagements=unique("engagements"))
-    for catalog in (root / "catalogs").glob("*.sql"):
-        catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{kafka_bootstrap}'"))
+    root, data = kafka_project(tmp_path / "project", kafka_bootstrap, events=3000, days=2)
     replay = subprocess.run([*FSQL, "replay", "engagements", "--project", str(root)], capture_output=True, text=True, timeout=300)
     assert replay.returncode == 0, replay.stderr[-3000:]
     topic = unique("user_engagement")

@@ -32,14 +32,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from helpers import copy_example_project
 from kafka_support import unique
-from stream_support import complete, files, kafka_samples, kept_events, sustained_rate
-from test_replay import bind_topics
+from stream_support import complete, kafka_project, files, kafka_samples, kept_events, sustained_rate
 
 from featuresql import Project
 from featuresql.compare import Comparison, compare, render
-from featuresql.datagen import generate
 
 pytestmark = [pytest.mark.flink, pytest.mark.kafka]
 
@@ -128,11 +125,7 @@ def _group_gone(pgid: int, timeout: float = 30) -> bool:
 
 
 def test_kill_resume_stop_resume_is_exactly_once(tmp_path: Path, kafka_bootstrap: str) -> None:
-    root = copy_example_project(tmp_path / "project")
-    data = generate(root / "data", events=3000, days=2)
-    bind_topics(root, impressions=unique("impressions"), engagements=unique("engagements"))
-    for catalog in (root / "catalogs").glob("*.sql"):
-        catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{kafka_bootstrap}'"))
+    root, data = kafka_project(tmp_path / "project", kafka_bootstrap, events=3000, days=2)
     # Three slices of event time: before the kill, around it (replayed while the job runs), after the stop.
     con = duckdb.connect()
     first, last = con.execute(
@@ -214,6 +207,19 @@ def _expected_update_log(root: Path, out: Path, tmp: Path, start: datetime, end:
     return complete(Project(root).with_data({"engagements": kept}).backfill_table("user_engagement", start, end), until)
 
 
+def _wait_update_log(root: Path, out: Path, tmp: Path, data: object, until: datetime,
+                     process: subprocess.Popen[str]) -> tuple[pa.Table, pa.Table] | None:
+    """Poll until the committed update log covers DuckDB's up to `until`; (DuckDB's, committed) or None."""
+    deadline = time.monotonic() + 480
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(3)
+        got = _committed_update_log(out)
+        want = _expected_update_log(root, out, tmp, data.start, data.end, until)  # type: ignore[attr-defined]
+        if got is not None and complete(got, until).num_rows >= want.num_rows:
+            return want, complete(got, until)
+    return None
+
+
 def test_a_resumed_stream_judges_late_events_as_if_it_never_stopped(tmp_path: Path, kafka_bootstrap: str) -> None:
     """A straggler, far older than the watermark before a stop, arrives first after the restart.
 
@@ -223,11 +229,7 @@ def test_a_resumed_stream_judges_late_events_as_if_it_never_stopped(tmp_path: Pa
     watermark (the running maximum of arrived times, kept in state) sets it
     aside as late, counted and written, and the update log stays DuckDB's.
     """
-    root = copy_example_project(tmp_path / "project")
-    data = generate(root / "data", events=3000, days=1)
-    bind_topics(root, impressions=unique("impressions"), engagements=unique("engagements"))
-    for catalog in (root / "catalogs").glob("*.sql"):
-        catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{kafka_bootstrap}'"))
+    root, data = kafka_project(tmp_path / "project", kafka_bootstrap, events=3000, days=1)
     folder = root / "data" / "engagements"
     events = pa.concat_tables([pq.read_table(f) for f in sorted(folder.glob("*.parquet"))])
     events = events.filter(pc.is_valid(events.column("event_time")))
@@ -248,14 +250,7 @@ def test_a_resumed_stream_judges_late_events_as_if_it_never_stopped(tmp_path: Pa
                "--project", str(root)]
     stream = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                               start_new_session=True)
-    until = cut - timedelta(seconds=5)
-    deadline = time.monotonic() + 480
-    while time.monotonic() < deadline and stream.poll() is None:
-        time.sleep(3)
-        got = _committed_update_log(out)
-        want = _expected_update_log(root, out, tmp_path / "w1", data.start, data.end, until)
-        if got is not None and complete(got, until).num_rows >= want.num_rows:
-            break
+    _wait_update_log(root, out, tmp_path / "w1", data, cut - timedelta(seconds=5), stream)
     stream.send_signal(signal.SIGINT)
     stdout, stderr = _finish(stream)
     assert stream.returncode == 0 and "savepoint" in stdout, stderr[-3000:]
@@ -266,17 +261,11 @@ def test_a_resumed_stream_judges_late_events_as_if_it_never_stopped(tmp_path: Pa
     assert _replay(root, cut, topic_end).wait(timeout=300) == 0
     resumed = subprocess.Popen([*command, "--resume"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=ENV, start_new_session=True)
-    until = times[-1] - timedelta(seconds=5)
+    caught_up = _wait_update_log(root, out, tmp_path / "w2", data, times[-1] - timedelta(seconds=5), resumed)
     result = None
-    deadline = time.monotonic() + 480
-    while time.monotonic() < deadline and resumed.poll() is None:
-        time.sleep(3)
-        got = _committed_update_log(out)
-        want = _expected_update_log(root, out, tmp_path / "w2", data.start, data.end, until)
-        if got is not None and complete(got, until).num_rows >= want.num_rows:
-            result = compare("user_engagement", want, complete(got, until).select(want.column_names),
-                             ["user_id", "event_time"])
-            break
+    if caught_up is not None:
+        want, got = caught_up
+        result = compare("user_engagement", want, got.select(want.column_names), ["user_id", "event_time"])
     resumed.send_signal(signal.SIGINT)
     stdout, stderr = _finish(resumed)
     assert resumed.returncode == 0, stderr[-3000:]
