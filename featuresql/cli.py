@@ -128,7 +128,8 @@ def stream(
 
     New files in the folders are picked up as they appear. Output goes to
     OUT/features|samples/<name>/dt=.../ (committed at each checkpoint), late rows
-    to OUT/late/<name>/.
+    to OUT/late/<name>/, bad records (with the reason) to OUT/rejected/<name>/<table>/.
+    The last line accounts for every record: consumed = processed + late + rejected.
     """
     from featuresql.engines.flink_stream import stream as run
 
@@ -142,7 +143,8 @@ def stream(
     if live:
         click.echo("", err=True)
     click.echo(f"stream {name}: stopped after {final.seconds:.0f} s; events {final.events:,}, late {final.late:,}, "
-               f"output rows {final.rows:,} (committed at the last checkpoint)")
+               f"rejected {final.rejected:,}, output rows {final.rows:,} (committed at the last checkpoint)")
+    click.echo(final.accounting())
 
 
 @main.command()

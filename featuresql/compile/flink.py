@@ -6,7 +6,7 @@ quirk below was verified on Flink 2.3 and is handled here, in one place:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from featuresql.compile import AGGREGATE_CALLS, AS_OF_COLUMN, bind_window
+from featuresql.compile import flink_rejects as rejects
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_connectors import data_directory, source_options, with_clause
 from featuresql.compile.flink_dialect import Flink
@@ -78,13 +79,17 @@ def source_name(table: CatalogTable, role: str = "src") -> str:
 
 def source_ddl(
     table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
-    monitor: str | None = None,
+    monitor: str | None = None, reject_keys: tuple[str, ...] = (),
 ) -> str:
     """The catalog table as a Flink filesystem source, with its WATERMARK.
 
     The watermark is on a computed copy of the event time, `__rowtime`, moved by
     `shift_ms`: query points of samples sit at t - 1 ms and label points at
     t + h, and only a computed column of the DDL can carry a shifted rowtime.
+
+    A stream source (`monitor` set) reads the catalog's stream binding and
+    computes `__reject`, why a record is set aside (see `flink_rejects`);
+    `reject_keys` are the key columns every reader of the table needs.
     """
     pattern = Path(table.data_path).name
     directory = staged or data_directory(table, root)
@@ -100,8 +105,11 @@ def source_ddl(
     shift = ""
     if shift_ms:
         shift = f" {'+' if shift_ms > 0 else '-'} {interval(abs(shift_ms))}"
-    columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
-    columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
+    if monitor is not None:
+        columns = rejects.source_columns(table, table.stream_binding(), reject_keys, rowtime, shift, delay)
+    else:
+        columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
+        columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
     body = ",\n".join(columns)
     if monitor is not None:
         # A stream reads what the catalog binds for streaming ('stream.*' options):
@@ -174,10 +182,13 @@ class InputRange:
     lower: datetime | None
     upper: datetime
     upper_inclusive: bool
+    #: Read by a stream: only records that are not rejected (flink_rejects).
+    streamed: bool = False
 
     def conditions(self) -> list[str]:
         time = quote(ROWTIME)
-        found = [f"{quote(self.table.time_column)} IS NOT NULL"]
+        found = [rejects.accepted()] if self.streamed else []
+        found.append(f"{quote(self.table.time_column)} IS NOT NULL")
         if self.lower is not None:
             found.append(f"{time} >= TIMESTAMP '{timestamp_text(self.lower)}'")
         found.append(f"{time} {'<=' if self.upper_inclusive else '<'} TIMESTAMP '{timestamp_text(self.upper)}'")
@@ -186,7 +197,7 @@ class InputRange:
     def union(self, other: "InputRange") -> "InputRange":
         lower = None if self.lower is None or other.lower is None else min(self.lower, other.lower)
         upper, inclusive = max((self.upper, self.upper_inclusive), (other.upper, other.upper_inclusive))
-        return InputRange(self.table, lower, upper, inclusive)
+        return InputRange(self.table, lower, upper, inclusive, self.streamed or other.streamed)
 
 
 def feature_range(plan: AggregatePlan, start: datetime, end: datetime) -> InputRange:
@@ -218,6 +229,9 @@ class FlinkJob:
     kind: str = "features"
     #: The events each table contributes (bounded runs stage exactly these).
     inputs: tuple[InputRange, ...] = ()
+    #: Streams: (table, source, query of its rejected records), one per table, read from
+    #: the one source of the table whose records the run counts (see `dead_letters`).
+    rejected: tuple[tuple[str, str, str], ...] = ()
 
     def text(self, sink: str | None = None) -> str:
         parts = [f"-- featuresql flink job: {self.name}", *(s + ";" for s in self.sources)]
@@ -233,6 +247,13 @@ class FlinkJob:
                 f"  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/{source}', 'format' = 'parquet'\n);"
             )
             inserts.append(f"INSERT INTO {quote('late_' + source)}\n{query};")
+        for table, source, query in self.rejected:
+            parts.append(
+                f"-- records of {table} set aside as bad, with the reason (docs/semantics.md section 4)\n"
+                f"CREATE TEMPORARY TABLE {quote('rejected_' + table)} (...) WITH (\n"
+                f"  'connector' = 'filesystem', 'path' = '<out>/rejected/{self.name}/{table}', 'format' = 'parquet'\n);"
+            )
+            inserts.append(f"INSERT INTO {quote('rejected_' + table)}\n{query};")
         # One statement set: the late rows and the output come from the same scan of each source.
         parts.append("EXECUTE STATEMENT SET BEGIN\n\n" + "\n\n".join(inserts) + "\n\nEND;")
         return "\n\n".join(parts) + "\n"
@@ -249,7 +270,7 @@ def compile_backfill(
     """
     time = quote(ROWTIME)
     keys = ", ".join(quote(k) for k in plan.keys)
-    reads = feature_range(plan, start, end)
+    reads = replace(feature_range(plan, start, end), streamed=monitor is not None)
     in_range = reads.conditions()
     conditions = [*in_range, on_time()] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
     if plan.where is not None:
@@ -271,10 +292,31 @@ def compile_backfill(
         + f"WHERE {time} >= TIMESTAMP '{timestamp_text(start)}'"
     )
     name = source_name(plan.source)
+    source = source_ddl(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor, reject_keys=plan.keys)
     return FlinkJob(
-        plan.name, (source_ddl(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor),), final, (name,),
+        plan.name, (source,), final, (name,),
         late=((name, _late_query(plan.source, "src", in_range)),), inputs=(reads,),
+        rejected=dead_letters([(plan.source, name)]) if monitor is not None else (),
     )
+
+
+def dead_letters(sources: list[tuple[CatalogTable, str]]) -> tuple[tuple[str, str, str], ...]:
+    """One dead-letter query per table, from the first of its sources: a table read in
+    several roles (events, spine, label points) is consumed once per role, and counted once."""
+    chosen: dict[str, tuple[str, str, str]] = {}
+    for table, source in sources:
+        if table.name.lower() not in chosen:
+            chosen[table.name.lower()] = (table.name, source, rejects.dead_letter_query(table, table.stream_binding(), source))
+    return tuple(chosen.values())
+
+
+def reject_keys(table: CatalogTable, readers: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The key columns a record of `table` needs to reach any window of the job: those
+    every reader has (a spine reader has none: its NULL-key rows still make samples)."""
+    if not readers:
+        return ()
+    common = [k for k in readers[0] if all(k.lower() in {r.lower() for r in other} for other in readers[1:])]
+    return tuple(common)
 
 
 def _over_passes(
@@ -446,11 +488,16 @@ def compile_samples(
 
     # Which events each source contributes: from the earliest any feature looks
     # back to, up to end (features) or end + h (the label).
+    streamed = monitor is not None
     reads = _merge_inputs([
-        label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end)
+        replace(label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end),
+                streamed=streamed)
         for part in [*parts, *([label_part] if label_part else [])]
     ])
-    spine_ranges = [
+    readers: dict[str, list[tuple[str, ...]]] = {spine.name.lower(): [()]}
+    for part in [*parts, *([label_part] if label_part else [])]:
+        readers.setdefault(part.plan.source.name.lower(), []).append(part.plan.keys)
+    spine_ranges = [*([rejects.accepted()] if streamed else []),
         f"{spine_time} IS NOT NULL",
         f"{spine_time} >= TIMESTAMP '{timestamp_text(start)}'",
         f"{spine_time} < TIMESTAMP '{timestamp_text(end)}'",
@@ -459,14 +506,18 @@ def compile_samples(
     sources: list[str] = []
     source_names: list[str] = []
     late: list[tuple[str, str]] = []
+    read: list[tuple[CatalogTable, str]] = []
     for reading in reads.values():
-        sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor))
+        sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor,
+                                  reject_keys=reject_keys(reading.table, readers[reading.table.name.lower()])))
         source_names.append(source_name(reading.table))
+        read.append((reading.table, source_name(reading.table)))
         late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions())))
     roles = [("spine", -1)] + ([("label", horizon)] if label is not None else [])
     for role, shift in roles:
         sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor))
         source_names.append(source_name(spine, role))
+        read.append((spine, source_name(spine, role)))
         late.append((source_name(spine, role), _late_query(spine, role, spine_ranges)))
 
     ctes = [f"{quote('points')} AS (\n-- the spine's rows as feature query points at t - 1 ms\n"
@@ -524,6 +575,7 @@ def compile_samples(
     return FlinkJob(
         name, tuple(sources), query, tuple(source_names), tuple(late), time_column=spine.time_column, kind="samples",
         inputs=tuple(_merge_inputs([*reads.values(), InputRange(spine, start, end, False)]).values()),
+        rejected=dead_letters(read) if streamed else (),
     )
 
 

@@ -5,13 +5,16 @@ keep watching the catalog's folders and read new files as they appear. The
 output goes straight to `OUT/<features|samples>/<name>/dt=.../` (Flink's
 filesystem sink commits files at checkpoints; files still being written are
 hidden, so readers never see half a file), and late rows to
-`OUT/late/<name>/<source>/`. A live line shows events/s, late events and output
-rows, read from the mini-cluster's REST metrics.
+`OUT/late/<name>/<source>/`, bad records with their reason to
+`OUT/rejected/<name>/<table>/` (docs/semantics.md section 4). A live line shows
+events/s, late and rejected records and output rows, read from the
+mini-cluster's REST metrics; every record consumed is processed, late or rejected.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import time
@@ -38,19 +41,38 @@ OPEN_END = "2100-01-01"
 
 @dataclass
 class StreamStatus:
-    """Counters of a running stream, from Flink's own metrics."""
+    """Counters of a running stream, from Flink's own metrics.
+
+    Records are counted once per table (a table read in several roles is
+    consumed once per role by Flink): `consumed` records of the job's tables,
+    of which `late` were set aside late and `rejected` as bad; `processed` is
+    the rest, what the queries went on with."""
 
     seconds: float = 0.0
-    events: int = 0
+    consumed: int = 0
     late: int = 0
+    rejected: int = 0
     rows: int = 0
     events_per_second: float = 0.0
     state: str = "STARTING"
 
+    @property
+    def events(self) -> int:
+        return self.consumed
+
+    @property
+    def processed(self) -> int:
+        return self.consumed - self.late - self.rejected
+
+    def accounting(self) -> str:
+        return (f"consumed {self.consumed:,} = processed {self.processed:,} + late {self.late:,} "
+                f"+ rejected {self.rejected:,}")
+
     def line(self) -> str:
         return (
-            f"{self.state.lower():<9} {self.seconds:7.0f} s  events {self.events:>10,}  "
-            f"({self.events_per_second:,.0f}/s)  late {self.late:>8,}  output rows {self.rows:>10,}"
+            f"{self.state.lower():<9} {self.seconds:7.0f} s  events {self.consumed:>10,}  "
+            f"({self.events_per_second:,.0f}/s)  late {self.late:>8,}  rejected {self.rejected:>8,}  "
+            f"output rows {self.rows:>10,}"
         )
 
 
@@ -61,45 +83,67 @@ def _free_port() -> int:
 
 
 class _Metrics:
-    """Operator counters of one job over the mini-cluster's REST API."""
+    """Operator counters of one job over the mini-cluster's REST API.
 
-    def __init__(self, port: int, job_id: str):
+    `counted` are the sources whose records the run counts, one per table.
+    Flink names every filesystem sink operator `StreamingFileWriter` (several in
+    one task share one metric name), so the late and dead-letter sinks are told
+    apart by the filter operator that feeds each: the job plan lists every
+    `[id]:Calc(select=[...])` of a task, and only a late query selects
+    `__watermark`, only a dead-letter query `payload` (compile/flink.py,
+    compile/flink_rejects.py). The output sink is the writer after the windows.
+    """
+
+    def __init__(self, port: int, job_id: str, counted: tuple[str, ...] = ()):
         self.base = f"http://127.0.0.1:{port}"
         self.job_id = job_id
+        self.counted = counted
 
     def _get(self, path: str) -> Any:
         with urllib.request.urlopen(self.base + path, timeout=5) as response:
             return json.loads(response.read())
 
-    def read(self) -> tuple[str, int, int, int]:
-        """(state, rows read, late rows, output rows); zeros while the job starts.
+    def _source(self, vertex_name: str) -> str | None:
+        head = vertex_name.split(" -> ")[0]
+        return next((s for s in self.counted if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", head)), None)
 
-        Flink names every filesystem sink operator `StreamingFileWriter`; the
-        late-row sinks are the ones chained into a source's task (they read the
-        source directly), the output sink is the one after the windows.
-        """
+    def read(self) -> tuple[str, int, int, int, int]:
+        """(state, records consumed, late, rejected, output rows); zeros while the job starts."""
         job = self._get(f"/jobs/{self.job_id}")
-        events = late = rows = 0
+        plan = {n["id"]: str(n.get("description", "")) for n in self._get(f"/jobs/{self.job_id}/plan")["plan"]["nodes"]}
+        consumed = late = rejected = rows = 0
         for vertex in job.get("vertices", []):
+            at_source = str(vertex.get("name", "")).startswith("Source:")
+            counted = at_source and self._source(str(vertex.get("name", ""))) is not None
+            calcs: dict[str, str] = {}
+            for line in plan.get(vertex["id"], "").split("<br/>"):
+                match = re.search(r"\[(\d+)\]:Calc\(select=\[(.*)", line)
+                if match and re.search(r" AS `?__watermark`?[,\]]", match.group(2)):
+                    calcs[f"Calc[{match.group(1)}].numRecordsOut"] = "late"
+                elif match and re.search(r" AS `?payload`?[,\]]", match.group(2)):
+                    calcs[f"Calc[{match.group(1)}].numRecordsOut"] = "rejected"
             listed = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics")
             wanted = [
                 m["id"] for m in listed
-                if ("Source__" in m["id"] and m["id"].endswith(".numRecordsOut"))
-                or m["id"].endswith(".StreamingFileWriter.numRecordsIn")
+                if (counted and "Source__" in m["id"] and m["id"].endswith(".numRecordsOut"))
+                or (counted and m["id"].split(".", 1)[-1] in calcs)
+                or (not at_source and m["id"].endswith(".StreamingFileWriter.numRecordsIn"))
             ]
             if not wanted:
                 continue
             values = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics?get=" + ",".join(wanted))
-            at_source = str(vertex.get("name", "")).startswith("Source:")
             for metric in values:
                 value = int(float(metric.get("value", 0)))
-                if metric["id"].endswith(".numRecordsOut"):
-                    events += value
-                elif at_source:
+                kind = calcs.get(metric["id"].split(".", 1)[-1])
+                if kind == "late":
                     late += value
+                elif kind == "rejected":
+                    rejected += value
+                elif metric["id"].endswith(".numRecordsOut"):
+                    consumed += value
                 else:
                     rows += value
-        return str(job.get("state", "UNKNOWN")), events, late, rows
+        return str(job.get("state", "UNKNOWN")), consumed, late, rejected, rows
 
 
 def _kafka_sink(
@@ -176,7 +220,8 @@ def stream(
     config.set("restart-strategy.fixed-delay.attempts", "3")
     config.set("restart-strategy.fixed-delay.delay", "5 s")
     out = out.resolve()
-    statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name)
+    statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name,
+                                       out / "rejected" / job.name)
     if kafka_topic:
         statements.add_insert_sql(_kafka_sink(project, name, env, engine.output_view(names),
                                               f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job))
@@ -185,7 +230,7 @@ def stream(
     except Exception as err:
         raise FeaturesqlError(f"Flink could not start the stream: {engine._first_line(err)}") from None
     client = result.get_job_client()
-    metrics = _Metrics(port, str(client.get_job_id()))
+    metrics = _Metrics(port, str(client.get_job_id()), tuple(source for _, source, _ in job.rejected))
 
     stopping = {"now": False}
 
@@ -200,13 +245,13 @@ def stream(
         while not stopping["now"] and (duration is None or time.monotonic() - began < duration):
             time.sleep(poll_seconds)
             try:
-                state, events, late, rows = metrics.read()
+                state, events, late, rejected, rows = metrics.read()
             except (urllib.error.URLError, OSError, ValueError, KeyError):
                 continue  # the REST endpoint is still starting
             now = time.monotonic()
             rate = (events - last_events) / max(now - last_time, 1e-9)
             last_events, last_time = events, now
-            status = StreamStatus(now - began, events, late, rows, rate, state)
+            status = StreamStatus(now - began, events, late, rejected, rows, rate, state)
             if report:
                 report(status)
             if state in ("FAILED", "CANCELED", "FINISHED"):
