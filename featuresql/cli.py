@@ -70,7 +70,8 @@ def validate(project: Project, fmt: str) -> None:
 
 @main.command("compile")
 @click.argument("name")
-@click.option("--target", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True)
+@click.option("--target", type=click.Choice(["duckdb", "flink", "flink-stream"]), default="duckdb", show_default=True,
+              help="flink-stream: the job `stream` runs (stream bindings, bad records set aside; secrets masked).")
 @click.option("--start", default="1970-01-01", show_default=True, help="Range start (UTC), inclusive.")
 @click.option("--end", default="2100-01-01", show_default=True, help="Range end (UTC), exclusive.")
 @project_command

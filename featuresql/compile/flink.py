@@ -16,7 +16,7 @@ from sqlglot import exp
 from featuresql.compile import AGGREGATE_CALLS, AS_OF_COLUMN, bind_window
 from featuresql.compile import flink_rejects as rejects
 from featuresql.compile.duckdb import timestamp_text
-from featuresql.compile.flink_connectors import data_directory, source_options, with_clause
+from featuresql.compile.flink_connectors import data_directory, redacted, source_options, with_clause
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
@@ -79,7 +79,7 @@ def source_name(table: CatalogTable, role: str = "src") -> str:
 
 def source_ddl(
     table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
-    monitor: str | None = None, reject_keys: tuple[str, ...] = (),
+    monitor: str | None = None, reject_keys: tuple[str, ...] = (), secrets: bool = True,
 ) -> str:
     """The catalog table as a Flink filesystem source, with its WATERMARK.
 
@@ -89,7 +89,9 @@ def source_ddl(
 
     A stream source (`monitor` set) reads the catalog's stream binding and
     computes `__reject`, why a record is set aside (see `flink_rejects`);
-    `reject_keys` are the key columns every reader of the table needs.
+    `reject_keys` are the key columns every reader of the table needs. With
+    `secrets=False` (to print the job) no credential is read, and every
+    credential-like option is masked.
     """
     pattern = Path(table.data_path).name
     directory = staged or data_directory(table, root)
@@ -114,7 +116,8 @@ def source_ddl(
     if monitor is not None:
         # A stream reads what the catalog binds for streaming ('stream.*' options):
         # Kafka, or the folder of the table's files watched for new ones.
-        options = with_clause(source_options(table, root, monitor_interval=monitor))
+        found = source_options(table, root, monitor_interval=monitor, resolve_secrets=secrets)
+        options = with_clause(found if secrets else redacted(found))
     else:
         options = with_clause({
             "connector": "filesystem",
@@ -261,7 +264,7 @@ class FlinkJob:
 
 def compile_backfill(
     plan: AggregatePlan, root: Path, start: datetime, end: datetime, staged: Mapping[str, Path] | None = None,
-    monitor: str | None = None,
+    monitor: str | None = None, secrets: bool = True,
 ) -> FlinkJob:
     """The per-event update log of one feature for events with start <= time < end.
 
@@ -292,7 +295,8 @@ def compile_backfill(
         + f"WHERE {time} >= TIMESTAMP '{timestamp_text(start)}'"
     )
     name = source_name(plan.source)
-    source = source_ddl(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor, reject_keys=plan.keys)
+    source = source_ddl(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor, reject_keys=plan.keys,
+                        secrets=secrets)
     return FlinkJob(
         plan.name, (source,), final, (name,),
         late=((name, _late_query(plan.source, "src", in_range)),), inputs=(reads,),
@@ -469,6 +473,7 @@ def compile_samples(
     end: datetime,
     staged: Mapping[str, Path] | None = None,
     monitor: str | None = None,
+    secrets: bool = True,
 ) -> FlinkJob:
     """Every spine row in [start, end) with its features as of t and its label over (t, t + h].
 
@@ -509,13 +514,15 @@ def compile_samples(
     read: list[tuple[CatalogTable, str]] = []
     for reading in reads.values():
         sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor,
-                                  reject_keys=reject_keys(reading.table, readers[reading.table.name.lower()])))
+                                  reject_keys=reject_keys(reading.table, readers[reading.table.name.lower()]),
+                                  secrets=secrets))
         source_names.append(source_name(reading.table))
         read.append((reading.table, source_name(reading.table)))
         late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions())))
     roles = [("spine", -1)] + ([("label", horizon)] if label is not None else [])
     for role, shift in roles:
-        sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor))
+        sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor,
+                                  secrets=secrets))
         source_names.append(source_name(spine, role))
         read.append((spine, source_name(spine, role)))
         late.append((source_name(spine, role), _late_query(spine, role, spine_ranges)))

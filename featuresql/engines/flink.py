@@ -242,16 +242,17 @@ def _is_samples(project: "Project", name: str) -> bool:
 
 def compile_job(
     project: "Project", name: str, lower: datetime, upper: datetime, staged: Mapping[str, Path] | None = None,
-    monitor: str | None = None,
+    monitor: str | None = None, secrets: bool = True,
 ) -> sql.FlinkJob:
-    """The Flink job of a feature's update log or of a samples definition."""
+    """The Flink job of a feature's update log or of a samples definition (a stream's with `monitor`)."""
     if _is_samples(project, name):
         spine, features, label = project.samples_plans(name)
         return sql.compile_samples(
             project.samples_def(name).name, spine, features, label, project.root, lower, upper, staged=staged,
-            monitor=monitor,
+            monitor=monitor, secrets=secrets,
         )
-    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged, monitor=monitor)
+    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged, monitor=monitor,
+                                secrets=secrets)
 
 
 def staged_job(
@@ -312,10 +313,13 @@ def stage_inputs(
             con.execute(f"COPY (SELECT {columns} FROM {scan} WHERE {where}) TO {target} (FORMAT parquet)")
 
 
-def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant") -> str:
-    """The whole Flink job: source DDL, sink DDL, and the INSERTs of one statement set."""
+def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant", stream: bool = False) -> str:
+    """The whole Flink job: source DDL, sink DDL, and the INSERTs of one statement set.
+
+    `stream`: the job `featuresql stream` runs (the catalog's stream bindings, bad
+    records set aside), with credentials masked, never read."""
     lower, upper = run_range(start, end)
-    job = compile_job(project, name, lower, upper)
+    job = compile_job(project, name, lower, upper, monitor="1 s" if stream else None, secrets=not stream)
     return job.text(sink=sql.sink_ddl_placeholder(job))
 
 
