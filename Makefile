@@ -12,7 +12,7 @@ REPEAT ?= 3
 SKEW ?= default
 FEAST_VENV := bench/.feast-venv
 
-.PHONY: setup demo test clean bench bench-feast
+.PHONY: setup demo test clean bench bench-feast bench-flink
 
 setup: $(STAMP)
 
@@ -40,6 +40,11 @@ $(FEAST_VENV)/.installed:
 bench: setup
 	-$(MAKE) bench-feast
 	nice -n 10 $(PY) -m bench --size $(SIZE) --skew $(SKEW) --repeat $(REPEAT)
+
+# Workloads 3 and 4 (opt-in, ~20 min): Flink throughput at 50k events, then Kafka freshness.
+# Not niced: the freshness workload measures latency. `python -m bench --workload flink --size 1m` for the real number.
+bench-flink: setup
+	$(PY) -m bench --workload flink,freshness --name $$(date +%F)-flink
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) data .pytest_cache

@@ -20,6 +20,16 @@ VALIDATE_FILES = 1000
 # Memory caps (MB RSS): Feast's is the one issue 6 asks for; the rest only stop a runaway.
 FEAST_MEMORY_MB = 8_000
 MEMORY_MB = 16_000
+#: Which arms each workload runs. `duckdb` (1, 2, 5, 6) is the default; `flink` (3) and
+#: `freshness` (4) are opt-in: each Flink process starts a JVM and a mini-cluster.
+WORKLOADS: dict[str, list[str]] = {
+    "duckdb": ["backfill.featuresql", "backfill.duckdb_sql", "samples.featuresql", "samples.duckdb_sql",
+               "samples.pandas", "samples.feast", "floor.duckdb_scan", "validate.featuresql"],
+    "flink": ["flink.featuresql", "flink.handwritten_sql"],
+    "freshness": [],
+}
+#: The default --size per workload: Flink's update log runs at thousands of events/s, not millions.
+DEFAULT_SIZE = {"duckdb": "1m", "flink": "50k", "freshness": "5k"}  # freshness sends its own events
 
 
 def _arm_command(name: str, root: Path, result: Path | None, validate_files: int) -> list[str] | None:
@@ -50,32 +60,72 @@ def _summary(name: str, warm: runner.Run | None, runs: list[runner.Run]) -> dict
         median_wall=statistics.median(r.wall for r in ok),
         peak_rss_mb=max(r.peak_rss_mb for r in ok),
         rows=(warm or ok[0]).rows,
+        # Numbers an arm reports besides its time (Flink: start-up, JVM memory), over every
+        # finished process, the warm-up included: each process starts its own mini-cluster.
+        **{key: statistics.median(values) for key, values in _extras([*([warm] if warm else []), *ok]).items()},
         timed_runs=len(times),
         failed_runs=len(runs) - len(ok),
     )
     return summary
 
 
-def run_arm(name: str, root: Path, repeat: int, timeout: float, warmup: int = 1, validate_files: int = VALIDATE_FILES) -> dict[str, Any]:
+def _prepare(name: str, root: Path, validate_files: int, check: bool = True) -> tuple[list[str] | None, list[str], Path]:
     result = root / "results" / f"{name}.parquet"
     result.unlink(missing_ok=True)
-    command = _arm_command(name, root, result, validate_files)
+    command = _arm_command(name, root, result if check else None, validate_files)
+    # The first run writes the result the checks read; the others write nothing.
+    plain = command[:-1] if command and command[-1] == str(result) else (command or [])
+    return command, plain, result
+
+
+def _run_once(name: str, command: list[str], plain: list[str], i: int, warmup: int, repeat: int,
+              timeout: float) -> runner.Run:
+    memory = FEAST_MEMORY_MB if name == "samples.feast" else MEMORY_MB
+    last = runner.run(command if i == 0 else plain, REPO, timeout, memory)
+    label = "warm-up" if i < warmup else f"run {i - warmup + 1}/{repeat}"
+    print(f"[bench] {name}: {label}: {last.status} {last.seconds if last.seconds is not None else last.wall:.2f} s, "
+          f"{last.peak_rss_mb:.0f} MB {last.detail if last.status != 'ok' else ''}", flush=True)
+    return last
+
+
+def _extras(runs: list[runner.Run]) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for run in runs:
+        for key, value in run.extra.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                found.setdefault(key, []).append(float(value))
+    return found
+
+
+def run_arm(name: str, root: Path, repeat: int, timeout: float, warmup: int = 1, validate_files: int = VALIDATE_FILES,
+            check: bool = True) -> dict[str, Any]:
+    command, plain, _ = _prepare(name, root, validate_files, check)
     if command is None:
         return {"arm": name, "runs": [], "status": f"not run: {FEAST_PYTHON} is missing (make bench-feast)"}
-    memory = FEAST_MEMORY_MB if name == "samples.feast" else MEMORY_MB
-    # The first run writes the result the checks read; the others write nothing.
-    plain = command[:-1] if command[-1] == str(result) else command
     runs: list[runner.Run] = []
     for i in range(warmup + repeat):
-        runs.append(runner.run(command if i == 0 else plain, REPO, timeout, memory))
-        last = runs[-1]
-        label = "warm-up" if i < warmup else f"run {i - warmup + 1}/{repeat}"
-        print(f"[bench] {name}: {label}: {last.status} {last.seconds if last.seconds is not None else last.wall:.2f} s, "
-              f"{last.peak_rss_mb:.0f} MB {last.detail if last.status != 'ok' else ''}", flush=True)
-        if last.status != "ok" and i == 0:
+        runs.append(_run_once(name, command, plain, i, warmup, repeat, timeout))
+        if runs[-1].status != "ok" and i == 0:
             break  # an arm that cannot finish once is not run again
     warm = runs[0] if warmup else None
     return _summary(name, warm, runs[warmup:] if warmup else runs)
+
+
+def run_interleaved(names: list[str], root: Path, repeat: int, timeout: float, warmup: int = 1,
+                    check: bool = True) -> dict[str, dict[str, Any]]:
+    """Arms run in turns (A, B, A, B, ...): on a shared machine whose load drifts over
+    minutes, each timed run of one arm has a neighbour of the other taken under the
+    same load, and their ratio is what the report reads (workload 3)."""
+    prepared = {name: _prepare(name, root, VALIDATE_FILES, check) for name in names}
+    runs: dict[str, list[runner.Run]] = {name: [] for name in names}
+    for i in range(warmup + repeat):
+        for name in names:
+            command, plain, _ = prepared[name]
+            if i and runs[name][0].status != "ok":
+                continue  # an arm that cannot finish once is not run again
+            runs[name].append(_run_once(name, command or [], plain, i, warmup, repeat, timeout))
+    return {name: _summary(name, runs[name][0] if warmup else None, runs[name][warmup:] if warmup else runs[name])
+            for name in names}
 
 
 def _checks(root: Path, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -86,9 +136,22 @@ def _checks(root: Path, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
         ("backfill.featuresql", "backfill.duckdb_sql", ["user_id", "event_time"]),
         ("samples.featuresql", "samples.duckdb_sql", ["impression_id"]),
         ("samples.featuresql", "samples.pandas", ["impression_id"]),
+        ("flink.featuresql", "flink.handwritten_sql", ["user_id", "event_time"]),
     ]:
         if done(reference) and done(other):
             found.append(check.compare(results / f"{reference}.parquet", results / f"{other}.parquet", order).as_dict())
+    if done("flink.featuresql"):
+        # Both Flink arms read every event in time order (none late): DuckDB's update log
+        # over the same events is the reference, computed here untimed if no arm wrote it.
+        reference = results / "backfill.duckdb_sql.parquet"
+        if not done("backfill.duckdb_sql"):
+            from bench.arms import handwritten
+            from bench.child import _write
+
+            _write(handwritten.backfill(root)(), reference)
+        compared = check.compare(reference, results / "flink.featuresql.parquet", ["user_id", "event_time"]).as_dict()
+        compared["left"] = "backfill.duckdb_sql (DuckDB update log)"
+        found.append(compared)
     if done("samples.feast"):
         from bench.arms.feast_arm import feature_names
 
@@ -107,7 +170,11 @@ def _checks(root: Path, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--size", default="1m", help="events to generate: 200k, 1m, 10m, 100m (default 1m)")
+    parser.add_argument("--workload", default="duckdb",
+                        help="comma-separated: duckdb (default: backfill, samples, floor, validate), "
+                             "flink (3: generated vs hand-written Flink SQL), freshness (4: Kafka -> Flink -> Kafka), all")
+    parser.add_argument("--size", default=None,
+                        help="events to generate: 50k, 200k, 1m, 10m (default 1m; 50k when the first workload is flink)")
     parser.add_argument("--skew", default="default", choices=["default", "zipf"], help="key skew of the data")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per arm, after one warm-up")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per arm first")
@@ -117,17 +184,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data-dir", type=Path, default=data.DATA_ROOT)
     parser.add_argument("--results-dir", type=Path, default=data.BENCH_DIR / "results")
     parser.add_argument("--name", default=date.today().isoformat(), help="results file name (default: today)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="write no results and compare nothing (a Flink arm's check re-runs its job into Parquet)")
     parser.add_argument("--profile", action="store_true", help="save EXPLAIN ANALYZE of the backfill arms")
+    parser.add_argument("--freshness-seconds", type=float, default=60.0, help="workload 4: seconds of steady load")
+    parser.add_argument("--freshness-rate", type=int, default=10_000, help="workload 4: events/s sent")
     args = parser.parse_args(argv)
 
-    dataset = data.prepare(args.size, args.skew, args.data_dir)
+    workloads = list(WORKLOADS) if args.workload == "all" else [w.strip() for w in args.workload.split(",") if w.strip()]
+    unknown = [w for w in workloads if w not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {unknown}: pick from {', '.join(WORKLOADS)}, all")
+    size = args.size or ("1m" if "duckdb" in workloads else DEFAULT_SIZE[workloads[0]])
+    dataset = data.prepare(size, args.skew, args.data_dir)
     wanted = [w.strip() for w in args.arms.split(",") if w.strip()]
+    in_workloads = {n for w in workloads for n in WORKLOADS[w]}
     # Order matters: Feast reads the update log the featuresql backfill arm writes.
-    names = [n for n in [*ARMS, "validate.featuresql"] if not wanted or any(w in n for w in wanted)]
+    names = [n for n in [*ARMS, "validate.featuresql"] if n in in_workloads and (not wanted or any(w in n for w in wanted))]
     if "samples.feast" in names and not update_log(dataset.root).exists() and "backfill.featuresql" not in names:
         names.insert(0, "backfill.featuresql")
-    arms = {name: run_arm(name, dataset.root, args.repeat, args.timeout, args.warmup, args.validate_files)
-            for name in names}
+    flink_arms = [n for n in names if n.startswith("flink.")]
+    arms = {name: run_arm(name, dataset.root, args.repeat, args.timeout, args.warmup, args.validate_files, not args.no_check)
+            for name in names if name not in flink_arms}
+    if flink_arms:
+        arms.update(run_interleaved(flink_arms, dataset.root, args.repeat, args.timeout, args.warmup, not args.no_check))
+    freshness_results = None
+    if "freshness" in workloads:
+        from bench import freshness
+
+        freshness_results = freshness.run(dataset.root, seconds=args.freshness_seconds, rate=args.freshness_rate)
     checks = _checks(dataset.root, arms)
     profiles = report.profile(dataset, args.results_dir, args.name) if args.profile else []
     results = {
@@ -144,7 +229,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ratios": report.ratios(arms),
         "checks": checks,
         "profiles": profiles,
+        "workloads": workloads,
+        "freshness": freshness_results,
     }
+    results["ratios"]["freshness_p99_fast"] = report._freshness(results, "wm50ms_ckpt1s", "p99")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / f"{args.name}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (args.results_dir / f"{args.name}.md").write_text(report.markdown(results))

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class Run:
     seconds: float | None = None  # the arm's own timed part, when it reports one
     rows: int | None = None
     detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # what else the arm reported (e.g. Flink start-up)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,5 +96,6 @@ def run(cmd: list[str], cwd: Path, timeout: float, memory_mb: float, env: dict[s
             result.seconds = reported.get("seconds")
             result.rows = reported.get("rows")
             result.peak_rss_mb = max(polled_peak, reported.get("peak_rss_mb") or 0.0)
+            result.extra = {k: v for k, v in reported.items() if k not in ("seconds", "rows", "peak_rss_mb")}
         result.detail = lines[-1][:300] if lines and not reported else ""
     return result

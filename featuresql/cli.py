@@ -120,17 +120,23 @@ def samples(project: Project, name: str, start: str, end: str, out: Path, engine
 @click.option("--kafka-topic", default=None,
               help="Also write to this Kafka topic, exactly once: upsert by entity for features, append for samples.")
 @click.option("--kafka-bootstrap", default=None, help="Brokers for --kafka-topic; default: the source table's binding.")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Checkpoints and savepoints (default: OUT/_state/NAME).")
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint or savepoint in the state folder.")
 @project_command
 def stream(
     project: Project, name: str, out: Path, start: str, checkpoint_interval: str, duration: float | None,
-    kafka_topic: str | None, kafka_bootstrap: str | None,
+    kafka_topic: str | None, kafka_bootstrap: str | None, state_dir: Path | None, resume: bool,
 ) -> None:
-    """Run a feature or samples job unbounded on Flink over the catalog's folders, until Ctrl-C.
+    """Run a feature or samples job unbounded on Flink, until Ctrl-C or SIGTERM.
 
-    New files in the folders are picked up as they appear. Output goes to
-    OUT/features|samples/<name>/dt=.../ (committed at each checkpoint), late rows
-    to OUT/late/<name>/, bad records (with the reason) to OUT/rejected/<name>/<table>/.
-    The last line accounts for every record: consumed = processed + late + rejected.
+    Reads what each catalog binds for streaming (a Kafka topic, or its folder,
+    new files picked up). Output goes to OUT/features|samples/<name>/dt=.../
+    (committed at each checkpoint), late rows to OUT/late/<name>/, bad records
+    (with the reason) to OUT/rejected/<name>/<table>/. Stopping takes a
+    savepoint; after a stop or a crash, --resume continues exactly where the
+    committed output ends. The last line accounts for every record:
+    consumed = processed + late + rejected.
     """
     from featuresql.engines.flink_stream import stream as run
 
@@ -140,11 +146,16 @@ def stream(
         click.echo(("\r" if live else "") + status.line(), err=True, nl=not live)
 
     final = run(project, name, out, start, checkpoint_interval, duration=duration, report=report,
-                kafka_topic=kafka_topic, kafka_bootstrap=kafka_bootstrap)
+                kafka_topic=kafka_topic, kafka_bootstrap=kafka_bootstrap, state_dir=state_dir, resume=resume)
     if live:
         click.echo("", err=True)
+    if final.restored is not None:
+        running = f", running after {final.running_after:.1f} s" if final.running_after is not None else ""
+        click.echo(f"stream {name}: resumed from {final.restored.describe()}{running}")
+    stopped = (f"savepoint {final.savepoint} (resume with --resume)" if final.savepoint
+               else "cancelled: --resume continues from the last checkpoint")
     click.echo(f"stream {name}: stopped after {final.seconds:.0f} s; events {final.events:,}, late {final.late:,}, "
-               f"rejected {final.rejected:,}, output rows {final.rows:,} (committed at the last checkpoint)")
+               f"rejected {final.rejected:,}, output rows {final.rows:,}; {stopped}")
     click.echo(final.accounting())
 
 

@@ -40,4 +40,39 @@ def test_smoke_run_agrees_and_writes_reports(tmp_path: Path) -> None:
     assert written["machine"]["cores"] >= 1
     report = (tmp_path / "results" / "smoke.md").read_text()
     assert "| 1. backfill update log | backfill.featuresql |" in report
-    assert "not measured yet: needs issue 3" in report
+    assert "Not run: opt-in, `python -m bench --workload flink`" in report
+
+
+@pytest.mark.flink
+def test_flink_workload_arms_agree_with_each_other_and_duckdb(tmp_path: Path) -> None:
+    """Workload 3 at a tiny size: both Flink arms finish, report start-up, and give DuckDB's rows."""
+    results = main([
+        "--workload", "flink", "--size", "2k", "--repeat", "1", "--warmup", "0",
+        "--data-dir", str(tmp_path / "data"), "--results-dir", str(tmp_path / "results"), "--name", "smoke",
+    ])
+
+    assert set(results["arms"]) == {"flink.featuresql", "flink.handwritten_sql"}
+    for arm in results["arms"].values():
+        assert arm["status"] == "ok", arm
+        assert arm["startup_seconds"] > 0 and arm["events"] > 0
+    assert len(results["checks"]) == 2 and all(c["agree"] and c["rows_left"] > 0 for c in results["checks"]), results["checks"]
+    assert results["ratios"]["flink_generated_over_handwritten"] > 0
+    assert "| flink.featuresql |" in (tmp_path / "results" / "smoke.md").read_text()
+
+
+def test_freshness_latency_matches_rows_by_user_and_event_time() -> None:
+    """Workload 4's matching, without a broker: the first arrival of an event's row counts; no row is missing."""
+    import numpy as np
+
+    from bench.freshness import _key, _latencies
+
+    sent = np.asarray([_key(1, 1_000), _key(2, 1_000), _key(1, 1_500)], dtype=np.int64)
+    received = {
+        "keys": np.asarray([_key(2, 1_000), _key(1, 1_000), _key(1, 1_000), _key(9, 1_000)], dtype=np.int64),
+        "arrived": np.asarray([1_300, 2_000, 1_200, 1_100], dtype=np.int64),
+    }
+
+    latency, missing = _latencies(sent, received, "arrived")
+
+    assert sorted(latency.tolist()) == [200, 300]  # user 1 at 1,000: its first arrival (1,200)
+    assert missing == 1  # user 1 at 1,500 got no row

@@ -22,37 +22,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from helpers import copy_example_project
+from kafka_support import unique
+from stream_support import complete, files, kafka_samples, kept_events, sustained_rate
+from test_replay import bind_topics
 
 from featuresql import Project
 from featuresql.compare import compare, render
 from featuresql.datagen import generate
-from helpers import copy_example_project
-from kafka_support import unique
-from test_replay import bind_topics
 
 pytestmark = [pytest.mark.flink, pytest.mark.kafka]
 
 FSQL = [sys.executable, "-m", "featuresql.cli"]
-COLUMNS = {
-    "impressions": "impression_id, user_id, post_id, author_id, position, event_time",
-    "engagements": "user_id, post_id, author_id, action, dwell_ms, event_time",
-}
-
-
-def _files(folder: Path) -> list[str]:
-    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
-
-
-def _kept_events(con: duckdb.DuckDBPyConnection, root: Path, table: str, late_folders: list[Path], into: Path) -> str:
-    """The table's replayed events less the rows the stream set aside as late (the widest source's set)."""
-    sent = f"SELECT {COLUMNS[table]} FROM read_parquet('{root}/data/{table}/*.parquet') WHERE event_time IS NOT NULL"
-    late = max((_files(f) for f in late_folders), key=len, default=[])
-    query = sent + (f" EXCEPT ALL SELECT {COLUMNS[table]} FROM read_parquet({late})" if late else "")
-    into.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY ({query}) TO '{into}' (FORMAT parquet)")
-    return str(into)
-
-
 def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: str) -> None:
     root = copy_example_project(tmp_path / "project")
     data = generate(root / "data", events=4000, days=2)
@@ -64,9 +45,11 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
     assert replay.returncode == 0, replay.stderr[-3000:]
 
     out = tmp_path / "out"
+    topic = unique("ctr_samples")
     began = time.monotonic()
     process = subprocess.Popen(
-        [*FSQL, "stream", "ctr", "--out", str(out), "--checkpoint-interval", "2 s", "--project", str(root)],
+        [*FSQL, "stream", "ctr", "--out", str(out), "--checkpoint-interval", "2 s", "--kafka-topic", topic,
+         "--project", str(root)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     con = duckdb.connect()
@@ -82,14 +65,14 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline and process.poll() is None:
             time.sleep(5)
-            got_files = [f for f in _files(target) if "/dt=" in f]
+            got_files = [f for f in files(target) if "/dt=" in f]
             if not got_files:
                 continue
             late = out / "late" / "ctr"
             paths = {
-                "impressions": _kept_events(con, root, "impressions", [late / "src_impressions", late / "spine_impressions",
+                "impressions": kept_events(con, root, "impressions", [late / "src_impressions", late / "spine_impressions",
                                                                         late / "label_impressions"], tmp_path / "b" / "i.parquet"),
-                "engagements": _kept_events(con, root, "engagements", [late / "src_engagements"], tmp_path / "b" / "e.parquet"),
+                "engagements": kept_events(con, root, "engagements", [late / "src_engagements"], tmp_path / "b" / "e.parquet"),
             }
             batch = Project(root).with_data(paths).samples_table("ctr", data.start, data.end)
             batch = batch.filter(pc.less_equal(batch.column("event_time"), pa.scalar(complete_until, pa.timestamp("ms"))))
@@ -111,7 +94,13 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
     assert result.ok, render(result)
     assert result.batch_rows > 100, "too few complete samples to mean anything"
     assert process.returncode == 0, stderr[-3000:]
-    print(f"ctr from Kafka: {result.batch_rows} samples identical to DuckDB, caught up after {caught_up:.0f} s")
+    # The same samples went to the Kafka topic (exactly once; the graceful stop committed the rest).
+    published = complete(kafka_samples(kafka_bootstrap, topic, batch.schema), complete_until)
+    in_kafka = compare("ctr", batch, published.select(batch.column_names), batch.column_names[:6])
+    assert in_kafka.ok, render(in_kafka)
+    rate = sustained_rate(stderr)
+    print(f"ctr Kafka -> Kafka and Parquet: {result.batch_rows} samples identical to DuckDB, caught up after "
+          f"{caught_up:.0f} s, read {rate:,.0f} events/s while catching up")
 
 
 def _time(text: str) -> datetime:
@@ -149,7 +138,7 @@ def test_stream_feature_to_upsert_kafka_holds_the_latest_values_per_entity(tmp_p
         while time.monotonic() < deadline and process.poll() is None:
             time.sleep(5)
             late = out / "late" / "user_engagement" / "src_engagements"
-            kept = _kept_events(con, root, "engagements", [late], tmp_path / "b" / "e.parquet")
+            kept = kept_events(con, root, "engagements", [late], tmp_path / "b" / "e.parquet")
             batch = Project(root).with_data({"engagements": kept}).backfill_table("user_engagement", data.start, data.end)
             batch = batch.filter(pc.less_equal(batch.column("event_time"), passed))
             expected = {}

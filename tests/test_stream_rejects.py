@@ -43,7 +43,7 @@ def test_stream_job_matches_golden(name: str) -> None:
 
 def test_kafka_source_parses_json_in_sql_and_names_the_reason() -> None:
     job = stream_job(Project(REPO_ROOT), "user_engagement")
-    (ddl,) = job.sources
+    ddl, view = job.sources
     assert "'format' = 'raw'" in ddl and "'json." not in ddl
     assert "`__payload` STRING" in ddl
     for metadata in ("topic", "partition", "offset", "timestamp"):
@@ -56,23 +56,30 @@ def test_kafka_source_parses_json_in_sql_and_names_the_reason() -> None:
     # The rowtime of a rejected record is the epoch: it never moves the watermark.
     assert re.search(r"`__rowtime` AS CASE WHEN CASE.*END IS NULL THEN .* ELSE TIMESTAMP '1970-01-01 00:00:00.000' END",
                      ddl, re.S)
-    # Every read of the source takes only good records; the dead letter only bad ones.
+    # One partition column: the arrivals view partitions its running maximum by it.
+    assert ddl.count("`__partition`") == 1 and "`__arrival` AS PROCTIME()" in ddl
+    # The arrivals view takes only good records, before its running maximum; the
+    # queries read the view, the dead letter reads the source table for bad ones.
+    assert view.startswith("CREATE TEMPORARY VIEW `src_engagements` AS")
+    assert view.endswith("FROM `in_src_engagements`\nWHERE `__reject` IS NULL")
     text = job.text(sink="-- sink")
-    reads = re.findall(r"FROM `src_engagements`\nWHERE `__reject` IS (NOT )?NULL", text)
-    assert len(reads) == text.count("FROM `src_engagements`") == 3  # the query, the late rows, the dead letter
-    assert reads.count("NOT ") == 1
+    assert text.count("FROM `in_src_engagements`") == 2 and text.count("FROM `src_engagements`") == 2
+    assert re.findall(r"FROM `in_src_engagements`\nWHERE `__reject` IS (NOT )?NULL", text) == ["", "NOT "]
+    assert "`__reject`" not in job.query + "".join(query for _, query in job.late)
 
 
 def test_ctr_sets_each_table_aside_once_and_rejects_no_null_keys() -> None:
     job = stream_job(Project(REPO_ROOT), "ctr")
     # impressions is read as events (src_), as the spine and as label points: one dead letter, from its first source.
     assert [(table, source) for table, source, _ in job.rejected] == [
-        ("engagements", "src_engagements"), ("impressions", "src_impressions")]
+        ("engagements", "in_src_engagements"), ("impressions", "in_src_impressions")]
     # No key is needed by every reader (features by user, post, author; the spine keeps NULL-key rows).
     assert "NULL key" not in "".join(job.sources)
     text = job.text(sink="-- sink")
-    for source in job.source_names:
-        assert text.count(f"FROM `{source}`\nWHERE `__reject` IS NULL") >= 2, source  # query(s) and late rows
+    # Every source table is read through its arrivals view, which keeps only good records.
+    for source in [n for n in job.source_names if n.startswith("in_")]:
+        assert f"FROM `{source}`\nWHERE `__reject` IS NULL" in text, source
+        assert text.count(f"FROM `{source[3:]}`") >= 2, source  # query(s) and late rows
 
 
 def test_reject_keys_are_the_keys_every_reader_needs() -> None:
@@ -91,7 +98,8 @@ def _folder_project(tmp_path: Path, extra: str = "") -> Project:
 
 def test_folder_source_is_typed_and_rejects_nulls_and_the_future_only(tmp_path: Path) -> None:
     job = stream_job(_folder_project(tmp_path, ", 'stream.max-future' = '6 h'"), "user_engagement")
-    (ddl,) = job.sources
+    ddl, view = job.sources
+    assert "`__partition`" not in ddl + view  # a folder's running maximum is over the whole table
     assert "'connector' = 'filesystem'" in ddl and "JSON_VALUE" not in ddl
     assert "METADATA FROM 'file.path' VIRTUAL" in ddl and "METADATA FROM 'file.modification-time' VIRTUAL" in ddl
     reasons = re.findall(r"THEN '([^']+)'\n", ddl.split("`__rowtime`")[0])

@@ -23,6 +23,9 @@ ARMS: dict[str, str] = {
     "samples.pandas": "pandas_arm:samples",
     "samples.feast": "feast_arm:samples",
     "floor.duckdb_scan": "handwritten:floor",
+    # Workload 3 (opt-in: `--workload flink`): a JVM and a mini-cluster per process.
+    "flink.featuresql": "flink_arms:generated",
+    "flink.handwritten_sql": "flink_arms:handwritten",
 }
 
 # The dataset's time range; bench/data.py writes the data with these.

@@ -6,7 +6,7 @@ quirk below was verified on Flink 2.3 and is handled here, in one place:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,6 +41,9 @@ QUIRKS: dict[str, str] = {
     "window_output_names": "each pass lists its aggregates before `*`, so a renaming projection stays between passes",
     # OVER operators drop late rows by their own rules (per key, or by their own watermark), timing-dependent.
     "late_rows": "rows at or below CURRENT_WATERMARK are filtered right after the source, before any OVER, and set aside",
+    # Watermarks are periodic in a live stream (timing decides lateness) and not kept in checkpoints.
+    "stream_watermarks": "streams judge lateness by a running max of arrived event times per Kafka partition, "
+                         "kept as state (see arrivals_view); it never passes Flink's own watermark",
     # An expression on a rowtime loses the time attribute ("Non-time attribute sort ...").
     "shifted_rowtime": "query points at t - 1 ms and label points at t + h are computed columns of their own source DDL",
     # OVER has no FOLLOWING frames in streaming.
@@ -51,6 +54,8 @@ QUIRKS: dict[str, str] = {
 
 #: The computed, never-NULL event-time column every source gets (see null_rowtime).
 ROWTIME = "__rowtime"
+#: In a stream, the watermark before each row, computed from state (see arrivals_view).
+MARK = "__mark"
 
 def quote(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect=Flink)
@@ -79,7 +84,7 @@ def source_name(table: CatalogTable, role: str = "src") -> str:
 
 def source_ddl(
     table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
-    monitor: str | None = None, reject_keys: tuple[str, ...] = (), secrets: bool = True,
+    monitor: str | None = None, name: str | None = None, reject_keys: tuple[str, ...] = (), secrets: bool = True,
 ) -> str:
     """The catalog table as a Flink filesystem source, with its WATERMARK.
 
@@ -108,10 +113,13 @@ def source_ddl(
     if shift_ms:
         shift = f" {'+' if shift_ms > 0 else '-'} {interval(abs(shift_ms))}"
     if monitor is not None:
-        columns = rejects.source_columns(table, table.stream_binding(), reject_keys, rowtime, shift, delay)
+        # Bad records are set aside (flink_rejects): its columns include the Kafka metadata,
+        # `__partition` among them, which the arrivals view partitions by.
+        columns = rejects.source_columns(table, table.stream_binding(), reject_keys, rowtime, shift)
+        columns.append(f"  {quote('__arrival')} AS PROCTIME()")
     else:
         columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
-        columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
+    columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
     body = ",\n".join(columns)
     if monitor is not None:
         # A stream reads what the catalog binds for streaming ('stream.*' options):
@@ -127,30 +135,92 @@ def source_ddl(
             # whatever table.local-time-zone says; the contract's times are UTC.
             "parquet.utc-timezone": "true",
         })
-    return f"CREATE TEMPORARY TABLE {quote(source_name(table, role))} (\n{body}\n) WITH (\n{options}\n)"
+    return f"CREATE TEMPORARY TABLE {quote(name or source_name(table, role))} (\n{body}\n) WITH (\n{options}\n)"
 
 
-def on_time(rowtime: str = quote(ROWTIME)) -> str:
+def arrivals_view(table: CatalogTable, role: str = "src") -> str:
+    """A stream source as a view whose rows carry `__mark`, the watermark they arrived after.
+
+    The contract's watermark is the largest event time that arrived before a row,
+    less the delay (docs/semantics.md section 7). A live source emits watermarks
+    periodically, so CURRENT_WATERMARK would make lateness depend on timing, and
+    Flink keeps no watermark in a checkpoint, so a resumed job would judge the
+    first rows after a restart by a watermark that starts over. Here the
+    running maximum is an aggregate over arrival order (processing time), kept
+    in state and restored with it: which rows are late depends only on the order
+    of arrival, per Kafka partition (whose order Kafka fixes). Flink's own
+    watermark never passes it (it is the minimum over partitions, and behind),
+    so the windows never drop a row this lets through.
+    """
+    rowtime = quote(ROWTIME)
+    partition = f"PARTITION BY {quote('__partition')} " if table.stream_binding().is_kafka else ""
+    order = f"{partition}ORDER BY {quote('__arrival')}"
+    seen = f"MAX({rowtime}) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    delay = table.watermark_delay_ms
+    # Rejected records are left out before the OVER: they never reach the running maximum
+    # (their rowtime is the epoch too, so neither does Flink's watermark), and no query
+    # over the view sees them; the dead-letter query reads the source table itself.
+    source = f"{quote(arrivals_source(table, role))}\nWHERE {rejects.accepted()}"
+    if delay:
+        # With a delay, max(earlier) - d and max(earlier and this row) - d make the
+        # same rows late: a row that raises the maximum is above both.
+        query = f"SELECT *, {seen} - {interval(delay)} AS {quote(MARK)}\nFROM {source}"
+    else:
+        # Without one, a row that ties the maximum is late but one that raises it is not: the previous maximum.
+        query = (
+            f"SELECT *, LAG({quote('__seen')}) OVER ({order}) AS {quote(MARK)}\n"
+            f"FROM (\nSELECT *, {seen} AS {quote('__seen')}\nFROM {source}\n)"
+        )
+    return f"CREATE TEMPORARY VIEW {quote(source_name(table, role))} AS\n{query}"
+
+
+def arrivals_source(table: CatalogTable, role: str = "src") -> str:
+    """The name of a stream's source table, under its arrivals view `<role>_<table>`."""
+    return "in_" + source_name(table, role)
+
+
+def source_statements(
+    table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
+    monitor: str | None = None, reject_keys: tuple[str, ...] = (), secrets: bool = True,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(statements, names) that make `<role>_<table>` readable: the source table, and
+    in a stream the arrivals view over it (see arrivals_view); `reject_keys` and
+    `secrets` as in source_ddl."""
+    name = source_name(table, role)
+    if monitor is None:
+        return (source_ddl(table, root, role, shift_ms, staged),), (name,)
+    table_name = arrivals_source(table, role)
+    ddl = source_ddl(table, root, role, shift_ms, staged, monitor, name=table_name, reject_keys=reject_keys,
+                     secrets=secrets)
+    return (ddl, arrivals_view(table, role)), (name, table_name)
+
+
+def _watermark(stream: bool) -> str:
+    """The watermark before a row: Flink's in bounded runs (one after every row), state in streams."""
+    return quote(MARK) if stream else f"CURRENT_WATERMARK({quote(ROWTIME)})"
+
+
+def on_time(stream: bool = False) -> str:
     """Not late (docs/semantics.md section 7): after the watermark from before this row.
 
     Filtered right after the source, before any OVER: Flink's OVER operators drop
-    late rows by rules of their own (per key, or by their own watermark), which
+    late rows by their own rules (per key, or by their own watermark), which
     would make the result depend on timing.
     """
-    return f"(CURRENT_WATERMARK({rowtime}) IS NULL OR {rowtime} > CURRENT_WATERMARK({rowtime}))"
+    mark = _watermark(stream)
+    return f"({mark} IS NULL OR {quote(ROWTIME)} > {mark})"
 
 
-def late(rowtime: str = quote(ROWTIME)) -> str:
-    return f"{rowtime} <= CURRENT_WATERMARK({rowtime})"
+def late(stream: bool = False) -> str:
+    return f"{quote(ROWTIME)} <= {_watermark(stream)}"
 
 
-def _late_query(table: CatalogTable, role: str, conditions: list[str]) -> str:
+def _late_query(table: CatalogTable, role: str, conditions: list[str], stream: bool = False) -> str:
     """The rows of one source the job sets aside as late, with the watermark they missed."""
-    rowtime = quote(ROWTIME)
     columns = ", ".join(quote(c.name) for c in table.columns)
     return (
-        f"SELECT {columns}, CURRENT_WATERMARK({rowtime}) AS {quote('__watermark')}\n"
-        f"FROM {quote(source_name(table, role))}\nWHERE " + "\n  AND ".join([*conditions, late()])
+        f"SELECT {columns}, {_watermark(stream)} AS {quote('__watermark')}\n"
+        f"FROM {quote(source_name(table, role))}\nWHERE " + "\n  AND ".join([*conditions, late(stream)])
     )
 
 
@@ -185,13 +255,11 @@ class InputRange:
     lower: datetime | None
     upper: datetime
     upper_inclusive: bool
-    #: Read by a stream: only records that are not rejected (flink_rejects).
-    streamed: bool = False
 
     def conditions(self) -> list[str]:
+        # A stream's rejected records never get here: its arrivals view keeps only accepted ones.
         time = quote(ROWTIME)
-        found = [rejects.accepted()] if self.streamed else []
-        found.append(f"{quote(self.table.time_column)} IS NOT NULL")
+        found = [f"{quote(self.table.time_column)} IS NOT NULL"]
         if self.lower is not None:
             found.append(f"{time} >= TIMESTAMP '{timestamp_text(self.lower)}'")
         found.append(f"{time} {'<=' if self.upper_inclusive else '<'} TIMESTAMP '{timestamp_text(self.upper)}'")
@@ -200,7 +268,7 @@ class InputRange:
     def union(self, other: "InputRange") -> "InputRange":
         lower = None if self.lower is None or other.lower is None else min(self.lower, other.lower)
         upper, inclusive = max((self.upper, self.upper_inclusive), (other.upper, other.upper_inclusive))
-        return InputRange(self.table, lower, upper, inclusive, self.streamed or other.streamed)
+        return InputRange(self.table, lower, upper, inclusive)
 
 
 def feature_range(plan: AggregatePlan, start: datetime, end: datetime) -> InputRange:
@@ -272,10 +340,11 @@ def compile_backfill(
     (see `featuresql.engines.flink.stage_inputs`); otherwise the catalog's files are read.
     """
     time = quote(ROWTIME)
+    stream = monitor is not None
     keys = ", ".join(quote(k) for k in plan.keys)
-    reads = replace(feature_range(plan, start, end), streamed=monitor is not None)
+    reads = feature_range(plan, start, end)
     in_range = reads.conditions()
-    conditions = [*in_range, on_time()] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
+    conditions = [*in_range, on_time(stream)] + [f"{quote(k)} IS NOT NULL" for k in plan.keys]
     if plan.where is not None:
         conditions.append(f"({render(plan.where)})")
     inputs = [f"{render(m.input)} AS {quote(m.name)}" for m in plan.measures]
@@ -295,21 +364,24 @@ def compile_backfill(
         + f"WHERE {time} >= TIMESTAMP '{timestamp_text(start)}'"
     )
     name = source_name(plan.source)
-    source = source_ddl(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor, reject_keys=plan.keys,
-                        secrets=secrets)
+    statements, names = source_statements(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor,
+                                           reject_keys=plan.keys, secrets=secrets)
     return FlinkJob(
-        plan.name, (source,), final, (name,),
-        late=((name, _late_query(plan.source, "src", in_range)),), inputs=(reads,),
-        rejected=dead_letters([(plan.source, name)]) if monitor is not None else (),
+        plan.name, statements, final, names,
+        late=((name, _late_query(plan.source, "src", in_range, stream)),), inputs=(reads,),
+        rejected=dead_letters([(plan.source, "src")]) if stream else (),
     )
 
 
 def dead_letters(sources: list[tuple[CatalogTable, str]]) -> tuple[tuple[str, str, str], ...]:
-    """One dead-letter query per table, from the first of its sources: a table read in
-    several roles (events, spine, label points) is consumed once per role, and counted once."""
+    """One dead-letter query per table, from the first of its (table, role) sources: a table
+    read in several roles (events, spine, label points) is consumed once per role, and counted
+    once. It reads the source table `in_<role>_<table>` itself: the arrivals view over it
+    keeps only accepted records (see arrivals_view)."""
     chosen: dict[str, tuple[str, str, str]] = {}
-    for table, source in sources:
+    for table, role in sources:
         if table.name.lower() not in chosen:
+            source = arrivals_source(table, role)
             chosen[table.name.lower()] = (table.name, source, rejects.dead_letter_query(table, table.stream_binding(), source))
     return tuple(chosen.values())
 
@@ -388,7 +460,7 @@ class _Part:
         return next(c.type for c in self.plan.source.columns if c.name.lower() == key.lower())
 
 
-def _points_query(spine: CatalogTable, role: str, ranges: list[str]) -> str:
+def _points_query(spine: CatalogTable, role: str, ranges: list[str], stream: bool = False) -> str:
     """A spine role's rows, each numbered among identical rows (`__dseq`): the number is
     what pairs the feature values and the label of one sample when the spine repeats a row."""
     names = ", ".join(quote(c.name) for c in spine.columns)
@@ -396,11 +468,11 @@ def _points_query(spine: CatalogTable, role: str, ranges: list[str]) -> str:
     return (
         f"SELECT {names}, {time} AS {quote('__rt')},\n"
         f"  COUNT(*) OVER (PARTITION BY {names} ORDER BY {time} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-        f"AS {quote('__dseq')}\nFROM {quote(source_name(spine, role))}\nWHERE " + "\n  AND ".join([*ranges, on_time()])
+        f"AS {quote('__dseq')}\nFROM {quote(source_name(spine, role))}\nWHERE " + "\n  AND ".join([*ranges, on_time(stream)])
     )
 
 
-def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTable) -> str:
+def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTable, stream: bool = False) -> str:
     """One feature (or the label) over the union of its events and the spine's query points.
 
     Only the feature's own events and the spine rows with all its keys take part:
@@ -424,7 +496,7 @@ def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTab
         value_type = _known_type(measure.input_type, f"{render(measure.input)} in {plan.name}")
         event_columns.append(f"CAST({render(measure.input)} AS {value_type}) AS {quote(measure.name)}")
         point_columns.append(f"CAST(NULL AS {value_type}) AS {quote(measure.name)}")
-    event_filter = [*reading.conditions(), on_time(), *(f"{quote(k)} IS NOT NULL" for k in plan.keys)]
+    event_filter = [*reading.conditions(), on_time(stream), *(f"{quote(k)} IS NOT NULL" for k in plan.keys)]
     if plan.where is not None:
         event_filter.append(f"({render(plan.where)})")
     query = (
@@ -493,16 +565,15 @@ def compile_samples(
 
     # Which events each source contributes: from the earliest any feature looks
     # back to, up to end (features) or end + h (the label).
-    streamed = monitor is not None
+    stream = monitor is not None
     reads = _merge_inputs([
-        replace(label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end),
-                streamed=streamed)
+        label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end)
         for part in [*parts, *([label_part] if label_part else [])]
     ])
     readers: dict[str, list[tuple[str, ...]]] = {spine.name.lower(): [()]}
     for part in [*parts, *([label_part] if label_part else [])]:
         readers.setdefault(part.plan.source.name.lower(), []).append(part.plan.keys)
-    spine_ranges = [*([rejects.accepted()] if streamed else []),
+    spine_ranges = [
         f"{spine_time} IS NOT NULL",
         f"{spine_time} >= TIMESTAMP '{timestamp_text(start)}'",
         f"{spine_time} < TIMESTAMP '{timestamp_text(end)}'",
@@ -513,22 +584,25 @@ def compile_samples(
     late: list[tuple[str, str]] = []
     read: list[tuple[CatalogTable, str]] = []
     for reading in reads.values():
-        sources.append(source_ddl(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor,
-                                  reject_keys=reject_keys(reading.table, readers[reading.table.name.lower()]),
-                                  secrets=secrets))
-        source_names.append(source_name(reading.table))
-        read.append((reading.table, source_name(reading.table)))
-        late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions())))
+        statements, names = source_statements(
+            reading.table, root, staged=_staged(staged, reading.table), monitor=monitor,
+            reject_keys=reject_keys(reading.table, readers[reading.table.name.lower()]), secrets=secrets,
+        )
+        sources += statements
+        source_names += names
+        read.append((reading.table, "src"))
+        late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions(), stream)))
     roles = [("spine", -1)] + ([("label", horizon)] if label is not None else [])
     for role, shift in roles:
-        sources.append(source_ddl(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor,
-                                  secrets=secrets))
-        source_names.append(source_name(spine, role))
-        read.append((spine, source_name(spine, role)))
-        late.append((source_name(spine, role), _late_query(spine, role, spine_ranges)))
+        statements, names = source_statements(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor,
+                                              secrets=secrets)
+        sources += statements
+        source_names += names
+        read.append((spine, role))
+        late.append((source_name(spine, role), _late_query(spine, role, spine_ranges, stream)))
 
     ctes = [f"{quote('points')} AS (\n-- the spine's rows as feature query points at t - 1 ms\n"
-            f"{_points_query(spine, 'spine', spine_ranges)}\n)"]
+            f"{_points_query(spine, 'spine', spine_ranges, stream)}\n)"]
     measure_columns = [column for part in parts for column in part.columns()]
     branches = [
         # Every spine row once with no values, so that a row whose keys are all NULL is kept too.
@@ -539,7 +613,7 @@ def compile_samples(
     for index, part in enumerate(parts):
         cte = f"feature_{index}"
         ctes.append(f"{quote(cte)} AS (\n-- feature {part.plan.name}: events with t - w <= time < t\n"
-                    f"{_part_chain(part, quote('points'), reads[part.plan.source.name.lower()], spine)}\n)")
+                    f"{_part_chain(part, quote('points'), reads[part.plan.source.name.lower()], spine, stream)}\n)")
         own = {n for n, _ in part.columns()}
         branches.append(
             "SELECT " + ", ".join([quote("__rt"), spine_list, quote("__dseq")] + [
@@ -565,9 +639,9 @@ def compile_samples(
     else:
         label_points = f"{quote('label_points')}"
         ctes.append(f"{label_points} AS (\n-- the spine's rows as label query points at t + h\n"
-                    f"{_points_query(spine, 'label', spine_ranges)}\n)")
+                    f"{_points_query(spine, 'label', spine_ranges, stream)}\n)")
         ctes.append(f"{quote('label_rows')} AS (\n-- label {label_part.plan.name}: events with t < time <= t + h\n"
-                    f"{_part_chain(label_part, label_points, reads[label_part.plan.source.name.lower()], spine)}\n)")
+                    f"{_part_chain(label_part, label_points, reads[label_part.plan.source.name.lower()], spine, stream)}\n)")
         same_row = [f"f.{quote(c.name)} IS NOT DISTINCT FROM l.{quote(c.name)}" for c in spine.columns]
         offset = interval(horizon + 1)
         # l's columns are NULL when no label row matched (a NULL label key): keys are tested on f.
@@ -582,7 +656,7 @@ def compile_samples(
     return FlinkJob(
         name, tuple(sources), query, tuple(source_names), tuple(late), time_column=spine.time_column, kind="samples",
         inputs=tuple(_merge_inputs([*reads.values(), InputRange(spine, start, end, False)]).values()),
-        rejected=dead_letters(read) if streamed else (),
+        rejected=dead_letters(read) if stream else (),
     )
 
 

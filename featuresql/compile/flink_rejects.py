@@ -4,9 +4,11 @@ A stream must keep running through bad records (docs/semantics.md section 4).
 A Kafka source therefore reads each message value as one string (`'format' =
 'raw'`) plus its topic, partition, offset and timestamp, and the catalog's
 columns become computed columns parsed from that string. A computed column
-`__reject` names what is wrong with a record, or is NULL for a good one; every
-query reads only `__reject IS NULL`, and one query per table writes the others
-to the dead-letter folder. A folder (Parquet) source is typed already: it gets
+`__reject` names what is wrong with a record, or is NULL for a good one. The
+stream's arrivals view (compile/flink.py) keeps only `__reject IS NULL`, before
+its running maximum of event times, so every query reads good records only; one
+query per table reads the source table itself and writes the others to the
+dead-letter folder. A folder (Parquet) source is typed already: it gets
 the same `__reject` for the reasons that apply to typed rows.
 
 Everything is SQL: no per-row Python. What Flink 2.3 allows, verified on it,
@@ -189,10 +191,11 @@ def _column_name(table: CatalogTable, name: str) -> str:
 
 
 def source_columns(
-    table: CatalogTable, binding: StreamBinding, keys: tuple[str, ...], rowtime: str, shift: str, delay: str
+    table: CatalogTable, binding: StreamBinding, keys: tuple[str, ...], rowtime: str, shift: str
 ) -> list[str]:
-    """The column lines of a stream source's DDL: physical and metadata columns, the
-    catalog's columns, `__reject`, the rowtime (`rowtime` + `shift`) and its WATERMARK."""
+    """The column lines of a stream source's DDL: physical and metadata columns (a Kafka
+    source's `__partition` among them), the catalog's columns, `__reject` and the rowtime
+    (`rowtime` + `shift`); the caller adds the arrival time and the WATERMARK."""
     lines: list[str] = []
     if binding.is_kafka:
         lines.append(f"  {_quote(PAYLOAD)} STRING")
@@ -206,9 +209,9 @@ def source_columns(
         reject = folder_reject(table, keys, binding.max_future_ms)
         time = _quote(table.time_column)
     lines.append(f"  {_quote(REJECT)} AS {reject}")
-    # Only good records carry their time; a rejected one never moves the watermark.
+    # Only good records carry their time; a rejected one never moves Flink's watermark
+    # (nor the stream's own: the arrivals view leaves rejected records out before its MAX).
     lines.append(f"  {rowtime} AS CASE WHEN {reject} IS NULL THEN {time} ELSE {EPOCH} END{shift}")
-    lines.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
     return lines
 
 

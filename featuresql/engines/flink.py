@@ -148,8 +148,9 @@ def output_view(names: list[str]) -> str:
 
 def drop(env: Any, names: list[str]) -> None:
     """The environment lives as long as the process: leave no names behind."""
+    views = set(env.list_temporary_views())
     for name in names:
-        kind = "VIEW" if name.startswith("view_") else "TABLE"
+        kind = "VIEW" if name in views else "TABLE"
         env.execute_sql(f"DROP TEMPORARY {kind} IF EXISTS {sql.quote(name)}")
 
 

@@ -9,6 +9,11 @@ hidden, so readers never see half a file), and late rows to
 `OUT/rejected/<name>/<table>/` (docs/semantics.md section 4). A live line shows
 events/s, late and rejected records and output rows, read from the
 mini-cluster's REST metrics; every record consumed is processed, late or rejected.
+
+Checkpoints and savepoints live in a state folder (`OUT/_state/<name>/`, see
+`flink_state`): Ctrl-C or SIGTERM stops the job with a savepoint, a killed job
+leaves its checkpoints, and `--resume` continues from the newest of either,
+with nothing lost and nothing written twice (sinks commit at checkpoints).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from featuresql.compile import flink as sql
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.engines import flink as engine
 from featuresql.engines import run_range
+from featuresql.engines.flink_state import Snapshot, StreamState, fingerprint
 
 if TYPE_CHECKING:
     from featuresql.project import Instant, Project
@@ -55,6 +61,12 @@ class StreamStatus:
     rows: int = 0
     events_per_second: float = 0.0
     state: str = "STARTING"
+    #: The snapshot this run restored, if it resumed.
+    restored: Snapshot | None = None
+    #: Seconds from the start of the command until the job ran (restored, when resuming).
+    running_after: float | None = None
+    #: Where the graceful stop wrote its savepoint (None: cancelled, resume uses the last checkpoint).
+    savepoint: str | None = None
 
     @property
     def events(self) -> int:
@@ -85,19 +97,22 @@ def _free_port() -> int:
 class _Metrics:
     """Operator counters of one job over the mini-cluster's REST API.
 
-    `counted` are the sources whose records the run counts, one per table.
-    Flink names every filesystem sink operator `StreamingFileWriter` (several in
-    one task share one metric name), so the late and dead-letter sinks are told
-    apart by the filter operator that feeds each: the job plan lists every
-    `[id]:Calc(select=[...])` of a task, and only a late query selects
-    `__watermark`, only a dead-letter query `payload` (compile/flink.py,
-    compile/flink_rejects.py). The output sink is the writer after the windows.
+    `counted` are the source tables whose records the run counts, one per table
+    (`in_<role>_<table>`, the ones the dead-letter queries read). Flink names
+    every filesystem sink operator `StreamingFileWriter`, so sinks are told apart
+    by the job plan: a late query selects `__watermark` (its writer follows the
+    arrivals view's OVER, in a vertex of its own), a dead-letter query `payload`
+    (its `[id]:Calc(select=[...])` is chained to the source, and counted there);
+    the output sink is the other writer. Late rows are counted over every role a
+    table is read in (a samples job reads the spine twice): see the note in
+    docs/research/flink-2.3.md.
     """
 
     def __init__(self, port: int, job_id: str, counted: tuple[str, ...] = ()):
         self.base = f"http://127.0.0.1:{port}"
         self.job_id = job_id
         self.counted = counted
+        self._writers: dict[str, str] | None = None
 
     def _get(self, path: str) -> Any:
         with urllib.request.urlopen(self.base + path, timeout=5) as response:
@@ -107,21 +122,35 @@ class _Metrics:
         head = vertex_name.split(" -> ")[0]
         return next((s for s in self.counted if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", head)), None)
 
+    def _writer_kinds(self, plan: dict[str, str]) -> dict[str, str]:
+        """Vertices whose file writer takes late rows ("late": their plan selects `__watermark`,
+        after the arrivals view's OVER) or dead letters ("rejected": `payload`, counted at the source)."""
+        if self._writers is None:
+            self._writers = {}
+            for vertex, description in plan.items():
+                if "StreamingFileWriter" not in description:
+                    continue
+                if "__watermark" in description:
+                    self._writers[vertex] = "late"
+                elif re.search(r" AS `?payload`?[,\]]", description):
+                    self._writers[vertex] = "rejected"
+        return self._writers
+
     def read(self) -> tuple[str, int, int, int, int]:
         """(state, records consumed, late, rejected, output rows); zeros while the job starts."""
         job = self._get(f"/jobs/{self.job_id}")
         plan = {n["id"]: str(n.get("description", "")) for n in self._get(f"/jobs/{self.job_id}/plan")["plan"]["nodes"]}
+        writers = self._writer_kinds(plan)
         consumed = late = rejected = rows = 0
         for vertex in job.get("vertices", []):
             at_source = str(vertex.get("name", "")).startswith("Source:")
             counted = at_source and self._source(str(vertex.get("name", ""))) is not None
-            calcs: dict[str, str] = {}
+            # A dead-letter query reads the source table itself: its Calc is chained to the source.
+            calcs: set[str] = set()
             for line in plan.get(vertex["id"], "").split("<br/>"):
                 match = re.search(r"\[(\d+)\]:Calc\(select=\[(.*)", line)
-                if match and re.search(r" AS `?__watermark`?[,\]]", match.group(2)):
-                    calcs[f"Calc[{match.group(1)}].numRecordsOut"] = "late"
-                elif match and re.search(r" AS `?payload`?[,\]]", match.group(2)):
-                    calcs[f"Calc[{match.group(1)}].numRecordsOut"] = "rejected"
+                if match and re.search(r" AS `?payload`?[,\]]", match.group(2)):
+                    calcs.add(f"Calc[{match.group(1)}].numRecordsOut")
             listed = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics")
             wanted = [
                 m["id"] for m in listed
@@ -134,20 +163,20 @@ class _Metrics:
             values = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics?get=" + ",".join(wanted))
             for metric in values:
                 value = int(float(metric.get("value", 0)))
-                kind = calcs.get(metric["id"].split(".", 1)[-1])
-                if kind == "late":
-                    late += value
-                elif kind == "rejected":
+                if metric["id"].split(".", 1)[-1] in calcs:
                     rejected += value
                 elif metric["id"].endswith(".numRecordsOut"):
                     consumed += value
-                else:
+                elif writers.get(vertex["id"]) == "late":
+                    late += value
+                elif writers.get(vertex["id"]) is None:
                     rows += value
         return str(job.get("state", "UNKNOWN")), consumed, late, rejected, rows
 
 
 def _kafka_sink(
-    project: "Project", name: str, env: Any, view: str, sink: str, topic: str, bootstrap: str | None, job: sql.FlinkJob
+    project: "Project", name: str, env: Any, view: str, sink: str, topic: str, bootstrap: str | None,
+    job: sql.FlinkJob, prefix: str,
 ) -> str:
     """Register the Kafka sink for a stream's rows (typed like the query); returns its INSERT."""
     from featuresql.compile import flink_connectors as connectors
@@ -162,7 +191,6 @@ def _kafka_sink(
     servers = bootstrap or (binding.bootstrap_servers if binding.is_kafka else None)
     if not servers:
         raise FeaturesqlError(f"--kafka-topic needs --kafka-bootstrap (table {table.name} is not bound to Kafka)")
-    prefix = f"featuresql-{job.name}-{uuid.uuid4().hex[:8]}"
     # The update log is append-only, so it has no upsert key; Flink 2.3 then asks how
     # rows of one entity replace each other. The latest replaces the previous one
     # (2.4 makes this the default again, FLINK-41478).
@@ -193,6 +221,9 @@ def stream(
     poll_seconds: float = 2.0,
     kafka_topic: str | None = None,
     kafka_bootstrap: str | None = None,
+    state_dir: Path | None = None,
+    resume: bool = False,
+    stop_timeout: float = 120.0,
 ) -> StreamStatus:
     """Run `name` unbounded until Ctrl-C / SIGTERM (or `duration` seconds); return the last counters.
 
@@ -200,16 +231,36 @@ def stream(
     committed at checkpoints): a feature's update log to an upsert-kafka topic
     keyed by its entity (the latest values per entity, what an online store
     loads), samples to an append topic.
+
+    State goes to `state_dir` (default `out/_state/<name>`); `resume` restores
+    the newest checkpoint or savepoint there. Stopping (a signal, or the end of
+    `duration`) takes a savepoint, which commits everything read so far.
     """
+    began = time.monotonic()
     lower, upper = run_range(start, OPEN_END)
     engine.check_sources(project, name)
     job = engine.compile_job(project, name, lower, upper, monitor=monitor_interval)
+    out = out.resolve()
+    state = StreamState((state_dir or out / "_state" / job.name).resolve())
+    job_fingerprint = fingerprint(job.text())
+    prefix, restored = state.open(job.name, job_fingerprint, resume)
     env = engine.environment()
     config = env.get_config()
     port = _free_port()
-    # Both must be set before the first job starts the mini-cluster (this process runs one job).
+    # All of these must be set before the first job starts the mini-cluster (this process runs one job).
     config.set("rest.port", str(port))
     config.set("execution.checkpointing.interval", checkpoint_interval)
+    # Checkpoints go to files, not the JobManager's memory: that storage fails every
+    # checkpoint once an operator's state passes 5 MB (the OVER passes' buffered events
+    # of 10,000 users did after 10 s at 10K events/s; bench workload 4), and the job stops.
+    config.set("execution.checkpointing.storage", "filesystem")
+    config.set("execution.checkpointing.dir", state.checkpoints.as_uri())
+    config.set("execution.checkpointing.savepoint-dir", state.savepoints.as_uri())
+    # A killed or cancelled job keeps its checkpoints: they are what --resume restores.
+    config.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    config.set("execution.checkpointing.num-retained", "2")
+    if restored is not None:
+        config.set("execution.state-recovery.path", restored.path.as_uri())
     # Kafka sources generate watermarks inside the source (push-down), where an
     # interval of 0 means never: a live stream moves its watermark every 200 ms,
     # so which events are late also depends on timing (docs/semantics.md section 7).
@@ -219,17 +270,17 @@ def stream(
     config.set("restart-strategy.type", "fixed-delay")
     config.set("restart-strategy.fixed-delay.attempts", "3")
     config.set("restart-strategy.fixed-delay.delay", "5 s")
-    out = out.resolve()
     statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name,
                                        out / "rejected" / job.name)
     if kafka_topic:
         statements.add_insert_sql(_kafka_sink(project, name, env, engine.output_view(names),
-                                              f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job))
+                                              f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job, prefix))
     try:
         result = statements.execute()
     except Exception as err:
         raise FeaturesqlError(f"Flink could not start the stream: {engine._first_line(err)}") from None
     client = result.get_job_client()
+    state.remember(job.name, job_fingerprint, prefix)
     metrics = _Metrics(port, str(client.get_job_id()), tuple(source for _, source, _ in job.rejected))
 
     stopping = {"now": False}
@@ -238,34 +289,63 @@ def stream(
         stopping["now"] = True
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    began = time.monotonic()
-    status = StreamStatus()
-    last_events, last_time = 0, began
+    status = StreamStatus(restored=restored)
+    running_after: float | None = None
+    submitted = time.monotonic()
+    last_events, last_time = 0, submitted
     try:
-        while not stopping["now"] and (duration is None or time.monotonic() - began < duration):
+        while not stopping["now"] and (duration is None or time.monotonic() - submitted < duration):
             time.sleep(poll_seconds)
             try:
-                state, events, late, rejected, rows = metrics.read()
+                job_state, events, late, rejected, rows = metrics.read()
             except (urllib.error.URLError, OSError, ValueError, KeyError):
                 continue  # the REST endpoint is still starting
             now = time.monotonic()
+            if job_state == "RUNNING" and running_after is None:
+                running_after = now - began
             rate = (events - last_events) / max(now - last_time, 1e-9)
             last_events, last_time = events, now
-            status = StreamStatus(now - began, events, late, rejected, rows, rate, state)
+            status = StreamStatus(now - began, events, late, rejected, rows, rate, job_state, restored, running_after)
             if report:
                 report(status)
-            if state in ("FAILED", "CANCELED", "FINISHED"):
+            if job_state in ("FAILED", "CANCELED", "FINISHED"):
                 break
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        # Files committed at the last checkpoint stay; in-progress ones are hidden and never read.
+        # A second Ctrl-C while the savepoint is written must not kill the process.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         try:
-            client.cancel().result()
-        except Exception:
-            pass
+            if status.state not in ("FAILED", "CANCELED", "FINISHED"):
+                status.savepoint = _stop(client, state, stop_timeout)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     if status.state == "FAILED":
         raise FeaturesqlError(f"the stream {job.name} failed; see the Flink log")
     status.state = "STOPPED"
     return status
+
+
+def _stop(client: Any, state: StreamState, timeout: float) -> str | None:
+    """Stop with a savepoint; returns its path, or None when the job had to be cancelled.
+
+    A savepoint commits the sinks' pending files and transactions, so a stop
+    loses nothing; if it fails (or takes longer than `timeout`), the job is
+    cancelled: files and transactions since the last checkpoint are then
+    discarded, and --resume replays them from that checkpoint.
+    """
+    from pyflink.java_gateway import get_gateway
+
+    formats = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType
+    try:
+        # PyFlink's own wrapper still calls the 1.x two-argument Java method.
+        future = client._j_job_client.stopWithSavepoint(False, state.savepoints.as_uri(), formats.CANONICAL)
+        path = str(future.get(int(timeout * 1000), get_gateway().jvm.java.util.concurrent.TimeUnit.MILLISECONDS))
+        return path.removeprefix("file:")
+    except Exception:
+        try:
+            client.cancel().result()
+        except Exception:
+            pass
+        return None
 

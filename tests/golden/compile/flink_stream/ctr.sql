@@ -1,6 +1,6 @@
 -- featuresql flink job: ctr
 
-CREATE TEMPORARY TABLE `src_engagements` (
+CREATE TEMPORARY TABLE `in_src_engagements` (
   `__payload` STRING,
   `__topic` STRING METADATA FROM 'topic' VIRTUAL,
   `__partition` INT METADATA FROM 'partition' VIRTUAL,
@@ -50,6 +50,7 @@ CREATE TEMPORARY TABLE `src_engagements` (
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
   END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
+  `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',
@@ -62,7 +63,12 @@ CREATE TEMPORARY TABLE `src_engagements` (
   'raw.charset' = 'UTF-8'
 );
 
-CREATE TEMPORARY TABLE `src_impressions` (
+CREATE TEMPORARY VIEW `src_engagements` AS
+SELECT *, MAX(`__rowtime`) OVER (PARTITION BY `__partition` ORDER BY `__arrival` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - INTERVAL '0 00:00:05.000' DAY TO SECOND(3) AS `__mark`
+FROM `in_src_engagements`
+WHERE `__reject` IS NULL;
+
+CREATE TEMPORARY TABLE `in_src_impressions` (
   `__payload` STRING,
   `__topic` STRING METADATA FROM 'topic' VIRTUAL,
   `__partition` INT METADATA FROM 'partition' VIRTUAL,
@@ -112,6 +118,7 @@ CREATE TEMPORARY TABLE `src_impressions` (
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
   END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
+  `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',
@@ -124,7 +131,12 @@ CREATE TEMPORARY TABLE `src_impressions` (
   'raw.charset' = 'UTF-8'
 );
 
-CREATE TEMPORARY TABLE `spine_impressions` (
+CREATE TEMPORARY VIEW `src_impressions` AS
+SELECT *, MAX(`__rowtime`) OVER (PARTITION BY `__partition` ORDER BY `__arrival` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - INTERVAL '0 00:00:05.000' DAY TO SECOND(3) AS `__mark`
+FROM `in_src_impressions`
+WHERE `__reject` IS NULL;
+
+CREATE TEMPORARY TABLE `in_spine_impressions` (
   `__payload` STRING,
   `__topic` STRING METADATA FROM 'topic' VIRTUAL,
   `__partition` INT METADATA FROM 'partition' VIRTUAL,
@@ -174,6 +186,7 @@ CREATE TEMPORARY TABLE `spine_impressions` (
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
   END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END - INTERVAL '0 00:00:00.001' DAY TO SECOND(3),
+  `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',
@@ -186,7 +199,12 @@ CREATE TEMPORARY TABLE `spine_impressions` (
   'raw.charset' = 'UTF-8'
 );
 
-CREATE TEMPORARY TABLE `label_impressions` (
+CREATE TEMPORARY VIEW `spine_impressions` AS
+SELECT *, MAX(`__rowtime`) OVER (PARTITION BY `__partition` ORDER BY `__arrival` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - INTERVAL '0 00:00:05.000' DAY TO SECOND(3) AS `__mark`
+FROM `in_spine_impressions`
+WHERE `__reject` IS NULL;
+
+CREATE TEMPORARY TABLE `in_label_impressions` (
   `__payload` STRING,
   `__topic` STRING METADATA FROM 'topic' VIRTUAL,
   `__partition` INT METADATA FROM 'partition' VIRTUAL,
@@ -236,6 +254,7 @@ CREATE TEMPORARY TABLE `label_impressions` (
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
   END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END + INTERVAL '0 00:10:00.000' DAY TO SECOND(3),
+  `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',
@@ -247,6 +266,11 @@ CREATE TEMPORARY TABLE `label_impressions` (
   'format' = 'raw',
   'raw.charset' = 'UTF-8'
 );
+
+CREATE TEMPORARY VIEW `label_impressions` AS
+SELECT *, MAX(`__rowtime`) OVER (PARTITION BY `__partition` ORDER BY `__arrival` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - INTERVAL '0 00:00:05.000' DAY TO SECOND(3) AS `__mark`
+FROM `in_label_impressions`
+WHERE `__reject` IS NULL;
 
 -- the sink;
 
@@ -288,11 +312,10 @@ WITH `points` AS (
 SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, `__rowtime` AS `__rt`,
   COUNT(*) OVER (PARTITION BY `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time` ORDER BY `__rowtime` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS `__dseq`
 FROM `spine_impressions`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `event_time` >= TIMESTAMP '1970-01-01 00:00:00.000'
   AND `event_time` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
 ),
 `feature_0` AS (
 -- feature user_engagement: events with t - w <= time < t
@@ -325,10 +348,9 @@ SELECT FALSE AS `__point`,
   CAST(`dwell_ms` AS BIGINT) AS `__m4`,
   CAST(`author_id` AS STRING) AS `__m5`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` <= TIMESTAMP '2100-01-01 00:10:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
   AND `user_id` IS NOT NULL
   AND (`action` <> 'spam')
 UNION ALL
@@ -388,10 +410,9 @@ SELECT FALSE AS `__point`,
   CAST(CAST(`position` AS DOUBLE) AS DOUBLE) AS `__m2`,
   CAST(`event_time` AS TIMESTAMP(3)) AS `__m3`
 FROM `src_impressions`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
   AND `user_id` IS NOT NULL
 UNION ALL
 SELECT TRUE AS `__point`,
@@ -445,10 +466,9 @@ SELECT FALSE AS `__point`,
   CAST(`user_id` AS STRING) AS `__m3`,
   CAST(`event_time` AS TIMESTAMP(3)) AS `__m4`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` <= TIMESTAMP '2100-01-01 00:10:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
   AND `post_id` IS NOT NULL
   AND (`action` <> 'spam')
 UNION ALL
@@ -503,10 +523,9 @@ SELECT FALSE AS `__point`,
   CAST(CAST(`dwell_ms` AS BIGINT) AS BIGINT) AS `__m2`,
   CAST(`dwell_ms` AS BIGINT) AS `__m3`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` <= TIMESTAMP '2100-01-01 00:10:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
   AND `author_id` IS NOT NULL
   AND (`action` <> 'spam')
 UNION ALL
@@ -560,10 +579,9 @@ SELECT FALSE AS `__point`,
   CAST(CASE WHEN `action` IN ('like', 'repost') THEN 1 END AS INT) AS `__m1`,
   CAST(CASE WHEN `action` = 'click' THEN `event_time` END AS TIMESTAMP(3)) AS `__m2`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` <= TIMESTAMP '2100-01-01 00:10:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
   AND `user_id` IS NOT NULL
   AND `author_id` IS NOT NULL
   AND (`action` <> 'spam')
@@ -622,11 +640,10 @@ GROUP BY `window_start`, `window_end`, `window_time`, `impression_id`, `user_id`
 SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, `__rowtime` AS `__rt`,
   COUNT(*) OVER (PARTITION BY `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time` ORDER BY `__rowtime` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS `__dseq`
 FROM `label_impressions`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `event_time` >= TIMESTAMP '1970-01-01 00:00:00.000'
   AND `event_time` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
 ),
 `label_rows` AS (
 -- label ctr: events with t < time <= t + h
@@ -647,10 +664,9 @@ SELECT FALSE AS `__point`,
   CAST(`post_id` AS STRING) AS `__k1`,
   CAST(CASE WHEN `action` = 'click' THEN 1 END AS INT) AS `__m0`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` <= TIMESTAMP '2100-01-01 00:10:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
   AND `user_id` IS NOT NULL
   AND `post_id` IS NOT NULL
 UNION ALL
@@ -772,38 +788,34 @@ ON f.`impression_id` IS NOT DISTINCT FROM l.`impression_id`
   AND l.`__rt` BETWEEN f.`__rt` + INTERVAL '0 00:10:00.001' DAY TO SECOND(3) AND f.`__rt` + INTERVAL '0 00:10:00.001' DAY TO SECOND(3);
 
 INSERT INTO `late_src_engagements`
-SELECT `user_id`, `post_id`, `author_id`, `action`, `dwell_ms`, `event_time`, CURRENT_WATERMARK(`__rowtime`) AS `__watermark`
+SELECT `user_id`, `post_id`, `author_id`, `action`, `dwell_ms`, `event_time`, `__mark` AS `__watermark`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` <= TIMESTAMP '2100-01-01 00:10:00.000'
-  AND `__rowtime` <= CURRENT_WATERMARK(`__rowtime`);
+  AND `__rowtime` <= `__mark`;
 
 INSERT INTO `late_src_impressions`
-SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, CURRENT_WATERMARK(`__rowtime`) AS `__watermark`
+SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, `__mark` AS `__watermark`
 FROM `src_impressions`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND `__rowtime` <= CURRENT_WATERMARK(`__rowtime`);
+  AND `__rowtime` <= `__mark`;
 
 INSERT INTO `late_spine_impressions`
-SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, CURRENT_WATERMARK(`__rowtime`) AS `__watermark`
+SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, `__mark` AS `__watermark`
 FROM `spine_impressions`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `event_time` >= TIMESTAMP '1970-01-01 00:00:00.000'
   AND `event_time` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND `__rowtime` <= CURRENT_WATERMARK(`__rowtime`);
+  AND `__rowtime` <= `__mark`;
 
 INSERT INTO `late_label_impressions`
-SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, CURRENT_WATERMARK(`__rowtime`) AS `__watermark`
+SELECT `impression_id`, `user_id`, `post_id`, `author_id`, `position`, `event_time`, `__mark` AS `__watermark`
 FROM `label_impressions`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `event_time` >= TIMESTAMP '1970-01-01 00:00:00.000'
   AND `event_time` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND `__rowtime` <= CURRENT_WATERMARK(`__rowtime`);
+  AND `__rowtime` <= `__mark`;
 
 INSERT INTO `rejected_engagements`
 SELECT `__reject` AS `reason`,
@@ -813,7 +825,7 @@ SELECT `__reject` AS `reason`,
   CAST(NULL AS STRING) AS `file`,
   CAST(`__payload` AS BYTES) AS `payload`,
   CAST(`__timestamp` AS TIMESTAMP(3)) AS `timestamp`
-FROM `src_engagements`
+FROM `in_src_engagements`
 WHERE `__reject` IS NOT NULL;
 
 INSERT INTO `rejected_impressions`
@@ -824,7 +836,7 @@ SELECT `__reject` AS `reason`,
   CAST(NULL AS STRING) AS `file`,
   CAST(`__payload` AS BYTES) AS `payload`,
   CAST(`__timestamp` AS TIMESTAMP(3)) AS `timestamp`
-FROM `src_impressions`
+FROM `in_src_impressions`
 WHERE `__reject` IS NOT NULL;
 
 END;

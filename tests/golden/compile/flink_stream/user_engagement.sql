@@ -1,6 +1,6 @@
 -- featuresql flink job: user_engagement
 
-CREATE TEMPORARY TABLE `src_engagements` (
+CREATE TEMPORARY TABLE `in_src_engagements` (
   `__payload` STRING,
   `__topic` STRING METADATA FROM 'topic' VIRTUAL,
   `__partition` INT METADATA FROM 'partition' VIRTUAL,
@@ -52,6 +52,7 @@ CREATE TEMPORARY TABLE `src_engagements` (
     WHEN JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NULL THEN 'NULL key user_id'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
   END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
+  `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',
@@ -63,6 +64,11 @@ CREATE TEMPORARY TABLE `src_engagements` (
   'format' = 'raw',
   'raw.charset' = 'UTF-8'
 );
+
+CREATE TEMPORARY VIEW `src_engagements` AS
+SELECT *, MAX(`__rowtime`) OVER (PARTITION BY `__partition` ORDER BY `__arrival` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - INTERVAL '0 00:00:05.000' DAY TO SECOND(3) AS `__mark`
+FROM `in_src_engagements`
+WHERE `__reject` IS NULL;
 
 -- the sink;
 
@@ -130,10 +136,9 @@ SELECT COUNT(`__m0`) OVER w AS `__m0_10m`, COUNT(`__m1`) OVER w AS `__m1_10m`, S
 FROM (
 SELECT `user_id`, `__rowtime`, 1 AS `__m0`, CASE WHEN `action` = 'click' THEN 1 END AS `__m1`, CAST(`dwell_ms` AS BIGINT) AS `__m2`, CAST(`dwell_ms` AS DOUBLE) AS `__m3`, `dwell_ms` AS `__m4`, `author_id` AS `__m5`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND (CURRENT_WATERMARK(`__rowtime`) IS NULL OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`))
+  AND (`__mark` IS NULL OR `__rowtime` > `__mark`)
   AND `user_id` IS NOT NULL
   AND (`action` <> 'spam')
 )
@@ -151,12 +156,11 @@ WINDOW w AS (PARTITION BY `user_id` ORDER BY `__rowtime` RANGE BETWEEN UNBOUNDED
 WHERE `__rowtime` >= TIMESTAMP '1970-01-01 00:00:00.000';
 
 INSERT INTO `late_src_engagements`
-SELECT `user_id`, `post_id`, `author_id`, `action`, `dwell_ms`, `event_time`, CURRENT_WATERMARK(`__rowtime`) AS `__watermark`
+SELECT `user_id`, `post_id`, `author_id`, `action`, `dwell_ms`, `event_time`, `__mark` AS `__watermark`
 FROM `src_engagements`
-WHERE `__reject` IS NULL
-  AND `event_time` IS NOT NULL
+WHERE `event_time` IS NOT NULL
   AND `__rowtime` < TIMESTAMP '2100-01-01 00:00:00.000'
-  AND `__rowtime` <= CURRENT_WATERMARK(`__rowtime`);
+  AND `__rowtime` <= `__mark`;
 
 INSERT INTO `rejected_engagements`
 SELECT `__reject` AS `reason`,
@@ -166,7 +170,7 @@ SELECT `__reject` AS `reason`,
   CAST(NULL AS STRING) AS `file`,
   CAST(`__payload` AS BYTES) AS `payload`,
   CAST(`__timestamp` AS TIMESTAMP(3)) AS `timestamp`
-FROM `src_engagements`
+FROM `in_src_engagements`
 WHERE `__reject` IS NOT NULL;
 
 END;
