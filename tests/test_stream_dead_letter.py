@@ -35,7 +35,7 @@ from featuresql.datagen import generate
 from helpers import copy_example_project
 from kafka_support import consume_all, producer, unique
 from test_replay import bind_topics
-from test_stream_kafka import _files, _kept_events
+from stream_support import files as _files, kept_events as _kept_events
 
 pytestmark = [pytest.mark.flink, pytest.mark.kafka]
 
