@@ -161,15 +161,21 @@ def arrivals_view(table: CatalogTable, role: str = "src") -> str:
     # (their rowtime is the epoch too, so neither does Flink's watermark), and no query
     # over the view sees them; the dead-letter query reads the source table itself.
     source = f"{quote(arrivals_source(table, role))}\nWHERE {rejects.accepted()}"
+    # Only what the queries read goes on: not the raw message, its metadata or `__reject`,
+    # which the OVER would otherwise keep in state and ship with every row.
+    kept = [quote(c.name) for c in table.columns] + [rowtime, quote("__arrival")]
+    if table.stream_binding().is_kafka:
+        kept.insert(-1, quote("__partition"))
+    columns = ", ".join(kept)
     if delay:
         # With a delay, max(earlier) - d and max(earlier and this row) - d make the
         # same rows late: a row that raises the maximum is above both.
-        query = f"SELECT *, {seen} - {interval(delay)} AS {quote(MARK)}\nFROM {source}"
+        query = f"SELECT {columns}, {seen} - {interval(delay)} AS {quote(MARK)}\nFROM {source}"
     else:
         # Without one, a row that ties the maximum is late but one that raises it is not: the previous maximum.
         query = (
             f"SELECT *, LAG({quote('__seen')}) OVER ({order}) AS {quote(MARK)}\n"
-            f"FROM (\nSELECT *, {seen} AS {quote('__seen')}\nFROM {source}\n)"
+            f"FROM (\nSELECT {columns}, {seen} AS {quote('__seen')}\nFROM {source}\n)"
         )
     return f"CREATE TEMPORARY VIEW {quote(source_name(table, role))} AS\n{query}"
 

@@ -66,7 +66,7 @@ CREATE TEMPORARY TABLE `in_src_engagements` (
 );
 
 CREATE TEMPORARY VIEW `src_engagements` AS
-SELECT *, MAX(`__rowtime`) OVER (PARTITION BY `__partition` ORDER BY `__arrival` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - INTERVAL '0 00:00:05.000' DAY TO SECOND(3) AS `__mark`
+SELECT `user_id`, `post_id`, `author_id`, `action`, `dwell_ms`, `event_time`, `__rowtime`, `__partition`, `__arrival`, MAX(`__rowtime`) OVER (PARTITION BY `__partition` ORDER BY `__arrival` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - INTERVAL '0 00:00:05.000' DAY TO SECOND(3) AS `__mark`
 FROM `in_src_engagements`
 WHERE `__reject` IS NULL;
 
