@@ -14,15 +14,20 @@ the same `__reject` for the reasons that apply to typed rows.
 Everything is SQL: no per-row Python. What Flink 2.3 allows, verified on it,
 is in QUIRKS below.
 
-Cost (measured on 2 shared cores, 300,000 engagement records, one Kafka
-partition, the source with its late and dead-letter branches into blackhole
-sinks): the json format read 7,000-11,000 records/s, this source 760-860/s.
-Each JSON function parses the value again, and the `__reject` CASE (about 25
-parses for the 6-column engagements table) is evaluated in the watermark
-generator (inlined into `__rowtime`) and again in each branch's filter. Ways to
-win it back, not done yet: one multi-member JSON_QUERY for every "missing"
-test, testing a rowtime-only subset for the watermark, or a Java scalar
-function that parses once and returns a ROW.
+Cost (measured before the merge with the state-kept watermark, on 2 shared
+cores, 300,000 engagement records, one Kafka partition, the source with its
+late and dead-letter branches into blackhole sinks): the json format read
+7,000-11,000 records/s, this source 760-860/s. Each JSON function parses the
+value again, and the `__reject` CASE (about 25 parses for the 6-column
+engagements table) is evaluated wherever it is read: in the watermark generator
+(inlined into `__rowtime`), in the arrivals view's filter and `__rowtime`, and in
+the dead-letter query. The plan to win it back, in order (docs/research/flink-2.3.md,
+"Session 4"): re-measure after the merge (one filter in the view instead of one
+per query; no raw message in the OVER's state); a cheap "all good" guard in
+front of the detailed CASE so a good record costs about one parse per column;
+then, only if needed, a Java function that parses once and returns a ROW. A
+watermark test on the time reasons only is not safe any more: a record rejected
+for another reason would move Flink's watermark past the view's maximum.
 """
 
 from __future__ import annotations
