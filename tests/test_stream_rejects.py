@@ -152,3 +152,40 @@ def test_compile_flink_stream_masks_credentials_and_needs_none(tmp_path: Path, m
     text = Project(root).compile("user_engagement", "flink-stream")
     assert "hunter2-secret" not in text and "feature-svc" not in text
     assert "rejected_engagements" in text
+
+
+def test_metrics_count_consumed_and_rejected_at_the_counted_source_and_late_at_the_late_writer() -> None:
+    from featuresql.engines.flink_stream import _Metrics
+
+    # The shape of Flink 2.3's REST answers for a stream with its arrivals view, one late and one dead-letter sink.
+    vertices = {
+        "v1": ("Source: in_src_engagements[1] -> Calc[2] -> Calc[3] -> StreamingFileWriter",
+               "[1]:TableSourceScan(table=[[in_src_engagements]])<br/>[2]:Calc(select=[user_id, __rowtime], "
+               "where=[IS NULL(__reject)])<br/>[3]:Calc(select=[__reject AS reason, CAST(__payload AS BYTES) AS "
+               "payload, __timestamp AS timestamp])<br/>StreamingFileWriter",
+               {"Source__in_src_engagements[1].numRecordsOut": 10, "Calc[3].numRecordsOut": 2,
+                "StreamingFileWriter.numRecordsIn": 2}),
+        "v2": ("OverAggregate[4] -> Calc[5] -> StreamingFileWriter",
+               "[4]:OverAggregate(...)<br/>[5]:Calc(select=[user_id, __mark AS __watermark])<br/>StreamingFileWriter",
+               {"StreamingFileWriter.numRecordsIn": 1}),
+        "v3": ("OverAggregate[7] -> StreamingFileWriter", "[7]:OverAggregate(...)<br/>StreamingFileWriter",
+               {"StreamingFileWriter.numRecordsIn": 7}),
+    }
+    answers = {
+        "/jobs/j": {"state": "RUNNING", "vertices": [{"id": v, "name": name} for v, (name, _, _) in vertices.items()]},
+        "/jobs/j/plan": {"plan": {"nodes": [{"id": v, "description": d} for v, (_, d, _) in vertices.items()]}},
+    }
+    for v, (_, _, values) in vertices.items():
+        answers[f"/jobs/j/vertices/{v}/metrics"] = [{"id": f"0.{m}"} for m in values]
+
+    metrics = _Metrics(0, "j", ("in_src_engagements",))
+
+    def get(path: str) -> object:
+        if "?get=" in path:
+            base, wanted = path.split("?get=")
+            values = vertices[base.split("/")[4]][2]
+            return [{"id": m, "value": str(values[m.split(".", 1)[1]])} for m in wanted.split(",")]
+        return answers[path]
+
+    metrics._get = get  # type: ignore[method-assign]
+    assert metrics.read() == ("RUNNING", 10, 1, 2, 7)  # consumed 10 = processed 7 + late 1 + rejected 2
