@@ -32,8 +32,10 @@ STREAM_OPTIONS: dict[str, str] = {
     "stream.sasl.mechanism": "PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512",
     "stream.sasl.username.env": "name of the environment variable holding the SASL user name",
     "stream.sasl.password.env": "name of the environment variable holding the SASL password",
+    "stream.max-future": "how far an event time may be ahead of when the record was written, e.g. '1 d' "
+                         "(the default), '6 h', '30 min'; 'none' turns the check off",
 }
-_KAFKA_ONLY = tuple(k for k in STREAM_OPTIONS if k != "stream.connector")
+_KAFKA_ONLY = tuple(k for k in STREAM_OPTIONS if k not in ("stream.connector", "stream.max-future"))
 _ENV_OPTIONS = ("stream.sasl.username.env", "stream.sasl.password.env")
 #: A key with one of these words (split at . _ -) would hold a credential in the catalog file.
 _SECRET_WORDS = frozenset({"password", "passwd", "pwd", "secret", "token", "jaas", "credential", "credentials",
@@ -202,6 +204,10 @@ def check_stream_options(options: dict[str, str]) -> list[StreamProblem]:
             hint = f"did you mean '{close[0]}'? " if close else ""
             problems.append((key, False, "FS133", f"unknown stream option '{key}': {hint}known: {', '.join(STREAM_OPTIONS)}"))
 
+    if "stream.max-future" in stream and max_future_ms(stream["stream.max-future"]) == -1:
+        problems.append(("stream.max-future", True, "FS135",
+                         f"stream.max-future '{stream['stream.max-future']}' is not a duration: write e.g. '1 d', "
+                         "'6 h', '30 min', '90 s', or 'none'"))
     connector = stream.get("stream.connector", "filesystem").strip().lower()
     if "stream.connector" in stream and connector not in STREAM_CONNECTORS:
         problems.append(("stream.connector", True, "FS135",
@@ -273,6 +279,25 @@ def check_stream_options(options: dict[str, str]) -> list[StreamProblem]:
     return problems
 
 
+_MAX_FUTURE = re.compile(r"^\s*(\d+)\s*(ms|s|sec|min|m|h|d|day|days)\s*$", re.IGNORECASE)
+_MAX_FUTURE_UNITS = {"ms": 1, "s": 1_000, "sec": 1_000, "m": 60_000, "min": 60_000, "h": 3_600_000,
+                     "d": 86_400_000, "day": 86_400_000, "days": 86_400_000}
+#: Records whose event time is more than this ahead of their write time are rejected (docs/semantics.md section 4).
+DEFAULT_MAX_FUTURE_MS = 86_400_000
+
+
+def max_future_ms(value: str | None) -> int | None:
+    """`stream.max-future` in milliseconds: None for 'none' (no check), -1 when it is not a duration."""
+    if value is None:
+        return DEFAULT_MAX_FUTURE_MS
+    if value.strip().lower() == "none":
+        return None
+    match = _MAX_FUTURE.match(value)
+    if not match:
+        return -1
+    return int(match.group(1)) * _MAX_FUTURE_UNITS[match.group(2).lower()]
+
+
 def stream_binding(table: CatalogTable) -> StreamBinding:
     """The table's `StreamBinding`; FeaturesqlError naming each problem when its options are invalid."""
     options = dict(table.options)
@@ -281,8 +306,9 @@ def stream_binding(table: CatalogTable) -> StreamBinding:
         raise FeaturesqlError("\n".join(f"{table.file}: {code} {message}" for _, _, code, message in problems))
     stream = {k: v.strip() for k, v in options.items() if k.startswith("stream.")}
     connector = stream.get("stream.connector", "filesystem").lower()
+    max_future = max_future_ms(stream.get("stream.max-future"))
     if connector != "kafka":
-        return StreamBinding(table.name, connector, format=table.format)
+        return StreamBinding(table.name, connector, format=table.format, max_future_ms=max_future)
     mechanism = stream.get("stream.sasl.mechanism", "").upper() or None
     protocol = stream.get("stream.security.protocol", "").upper() or ("SASL_SSL" if mechanism else None)
     return StreamBinding(
@@ -297,4 +323,5 @@ def stream_binding(table: CatalogTable) -> StreamBinding:
         sasl_mechanism=mechanism,
         sasl_username_env=stream.get("stream.sasl.username.env"),
         sasl_password_env=stream.get("stream.sasl.password.env"),
+        max_future_ms=max_future,
     )

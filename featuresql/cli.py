@@ -70,7 +70,8 @@ def validate(project: Project, fmt: str) -> None:
 
 @main.command("compile")
 @click.argument("name")
-@click.option("--target", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True)
+@click.option("--target", type=click.Choice(["duckdb", "flink", "flink-stream"]), default="duckdb", show_default=True,
+              help="flink-stream: the job `stream` runs (stream bindings, bad records set aside; secrets masked).")
 @click.option("--start", default="1970-01-01", show_default=True, help="Range start (UTC), inclusive.")
 @click.option("--end", default="2100-01-01", show_default=True, help="Range end (UTC), exclusive.")
 @project_command
@@ -131,9 +132,11 @@ def stream(
 
     Reads what each catalog binds for streaming (a Kafka topic, or its folder,
     new files picked up). Output goes to OUT/features|samples/<name>/dt=.../
-    (committed at each checkpoint), late rows to OUT/late/<name>/. Stopping
-    takes a savepoint; after a stop or a crash, --resume continues exactly
-    where the committed output ends.
+    (committed at each checkpoint), late rows to OUT/late/<name>/, bad records
+    (with the reason) to OUT/rejected/<name>/<table>/. Stopping takes a
+    savepoint; after a stop or a crash, --resume continues exactly where the
+    committed output ends. The last line accounts for every record:
+    consumed = processed + late + rejected.
     """
     from featuresql.engines.flink_stream import stream as run
 
@@ -152,7 +155,8 @@ def stream(
     stopped = (f"savepoint {final.savepoint} (resume with --resume)" if final.savepoint
                else "cancelled: --resume continues from the last checkpoint")
     click.echo(f"stream {name}: stopped after {final.seconds:.0f} s; events {final.events:,}, late {final.late:,}, "
-               f"output rows {final.rows:,}; {stopped}")
+               f"rejected {final.rejected:,}, output rows {final.rows:,}; {stopped}")
+    click.echo(final.accounting())
 
 
 @main.command()

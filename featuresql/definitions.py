@@ -43,6 +43,8 @@ class StreamBinding:
     sasl_mechanism: str | None = None
     sasl_username_env: str | None = None
     sasl_password_env: str | None = None
+    #: `stream.max-future`: an event time more than this ahead of its record's write time is rejected; None: no check.
+    max_future_ms: int | None = 86_400_000
 
     @property
     def is_kafka(self) -> bool:

@@ -393,12 +393,12 @@ class Project:
         """The SQL an engine would run for a feature (backfill) or samples definition."""
         from featuresql.engines import duckdb as engine
 
-        if target == "flink":
+        if target in ("flink", "flink-stream"):
             from featuresql.engines import flink
 
-            return flink.compile_definition(self, name, start, end)
+            return flink.compile_definition(self, name, start, end, stream=target == "flink-stream")
         if target != "duckdb":
-            raise FeaturesqlError(f"unknown target {target}; targets: duckdb, flink")
+            raise FeaturesqlError(f"unknown target {target}; targets: duckdb, flink, flink-stream")
         return engine.compile_definition(self, name, start, end)
 
     def backfill_table(self, name: str, start: Instant, end: Instant) -> pa.Table:

@@ -78,10 +78,8 @@ def test_kafka_source_options(tmp_path: Path) -> None:
         "properties.group.id": "fx",
         "scan.startup.mode": "earliest-offset",
         "properties.isolation.level": "read_committed",
-        "format": "json",
-        "json.fail-on-missing-field": "false",
-        "json.ignore-parse-errors": "false",
-        "json.timestamp-format.standard": "SQL",
+        "format": "raw",
+        "raw.charset": "UTF-8",
     }
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from sqlglot import exp
 
 from featuresql.compile import AGGREGATE_CALLS, AS_OF_COLUMN, bind_window
+from featuresql.compile import flink_rejects as rejects
 from featuresql.compile.duckdb import timestamp_text
-from featuresql.compile.flink_connectors import data_directory, source_options, with_clause
+from featuresql.compile.flink_connectors import data_directory, redacted, source_options, with_clause
 from featuresql.compile.flink_dialect import Flink
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
@@ -83,13 +84,19 @@ def source_name(table: CatalogTable, role: str = "src") -> str:
 
 def source_ddl(
     table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
-    monitor: str | None = None, name: str | None = None,
+    monitor: str | None = None, name: str | None = None, reject_keys: tuple[str, ...] = (), secrets: bool = True,
 ) -> str:
     """The catalog table as a Flink filesystem source, with its WATERMARK.
 
     The watermark is on a computed copy of the event time, `__rowtime`, moved by
     `shift_ms`: query points of samples sit at t - 1 ms and label points at
     t + h, and only a computed column of the DDL can carry a shifted rowtime.
+
+    A stream source (`monitor` set) reads the catalog's stream binding and
+    computes `__reject`, why a record is set aside (see `flink_rejects`);
+    `reject_keys` are the key columns every reader of the table needs. With
+    `secrets=False` (to print the job) no credential is read, and every
+    credential-like option is masked.
     """
     pattern = Path(table.data_path).name
     directory = staged or data_directory(table, root)
@@ -105,17 +112,20 @@ def source_ddl(
     shift = ""
     if shift_ms:
         shift = f" {'+' if shift_ms > 0 else '-'} {interval(abs(shift_ms))}"
-    columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
     if monitor is not None:
+        # Bad records are set aside (flink_rejects): its columns include the Kafka metadata,
+        # `__partition` among them, which the arrivals view partitions by.
+        columns = rejects.source_columns(table, table.stream_binding(), reject_keys, rowtime, shift)
         columns.append(f"  {quote('__arrival')} AS PROCTIME()")
-        if table.stream_binding().is_kafka:
-            columns.append(f"  {quote('__partition')} INT METADATA FROM 'partition' VIRTUAL")
+    else:
+        columns.append(f"  {rowtime} AS COALESCE({quote(table.time_column)}, TIMESTAMP '1970-01-01 00:00:00.000'){shift}")
     columns.append(f"  WATERMARK FOR {rowtime} AS {rowtime}{delay}")
     body = ",\n".join(columns)
     if monitor is not None:
         # A stream reads what the catalog binds for streaming ('stream.*' options):
         # Kafka, or the folder of the table's files watched for new ones.
-        options = with_clause(source_options(table, root, monitor_interval=monitor))
+        found = source_options(table, root, monitor_interval=monitor, resolve_secrets=secrets)
+        options = with_clause(found if secrets else redacted(found))
     else:
         options = with_clause({
             "connector": "filesystem",
@@ -147,35 +157,48 @@ def arrivals_view(table: CatalogTable, role: str = "src") -> str:
     order = f"{partition}ORDER BY {quote('__arrival')}"
     seen = f"MAX({rowtime}) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
     delay = table.watermark_delay_ms
-    source = quote("in_" + source_name(table, role))
+    # Rejected records are left out before the OVER: they never reach the running maximum
+    # (their rowtime is the epoch too, so neither does Flink's watermark), and no query
+    # over the view sees them; the dead-letter query reads the source table itself.
+    source = f"{quote(arrivals_source(table, role))}\nWHERE {rejects.accepted()}"
+    # Only what the queries read goes on: not the raw message, its metadata or `__reject`,
+    # which the OVER would otherwise keep in state and ship with every row.
+    kept = [quote(c.name) for c in table.columns] + [rowtime, quote("__arrival")]
+    if table.stream_binding().is_kafka:
+        kept.insert(-1, quote("__partition"))
+    columns = ", ".join(kept)
     if delay:
         # With a delay, max(earlier) - d and max(earlier and this row) - d make the
         # same rows late: a row that raises the maximum is above both.
-        query = f"SELECT *, {seen} - {interval(delay)} AS {quote(MARK)}\nFROM {source}"
+        query = f"SELECT {columns}, {seen} - {interval(delay)} AS {quote(MARK)}\nFROM {source}"
     else:
         # Without one, a row that ties the maximum is late but one that raises it is not: the previous maximum.
         query = (
             f"SELECT *, LAG({quote('__seen')}) OVER ({order}) AS {quote(MARK)}\n"
-            f"FROM (\nSELECT *, {seen} AS {quote('__seen')}\nFROM {source}\n)"
+            f"FROM (\nSELECT {columns}, {seen} AS {quote('__seen')}\nFROM {source}\n)"
         )
     return f"CREATE TEMPORARY VIEW {quote(source_name(table, role))} AS\n{query}"
 
 
+def arrivals_source(table: CatalogTable, role: str = "src") -> str:
+    """The name of a stream's source table, under its arrivals view `<role>_<table>`."""
+    return "in_" + source_name(table, role)
+
+
 def source_statements(
     table: CatalogTable, root: Path, role: str = "src", shift_ms: int = 0, staged: Path | None = None,
-    monitor: str | None = None,
+    monitor: str | None = None, reject_keys: tuple[str, ...] = (), secrets: bool = True,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(statements, names) that make `<role>_<table>` readable: the source table, and
-    in a stream the arrivals view over it (see arrivals_view)."""
+    in a stream the arrivals view over it (see arrivals_view); `reject_keys` and
+    `secrets` as in source_ddl."""
     name = source_name(table, role)
     if monitor is None:
         return (source_ddl(table, root, role, shift_ms, staged),), (name,)
-    table_name = "in_" + name
-    return (
-        (source_ddl(table, root, role, shift_ms, staged, monitor, name=table_name), arrivals_view(table, role)),
-        (name, table_name),
-    )
-
+    table_name = arrivals_source(table, role)
+    ddl = source_ddl(table, root, role, shift_ms, staged, monitor, name=table_name, reject_keys=reject_keys,
+                     secrets=secrets)
+    return (ddl, arrivals_view(table, role)), (name, table_name)
 
 
 def _watermark(stream: bool) -> str:
@@ -240,6 +263,7 @@ class InputRange:
     upper_inclusive: bool
 
     def conditions(self) -> list[str]:
+        # A stream's rejected records never get here: its arrivals view keeps only accepted ones.
         time = quote(ROWTIME)
         found = [f"{quote(self.table.time_column)} IS NOT NULL"]
         if self.lower is not None:
@@ -282,6 +306,9 @@ class FlinkJob:
     kind: str = "features"
     #: The events each table contributes (bounded runs stage exactly these).
     inputs: tuple[InputRange, ...] = ()
+    #: Streams: (table, source, query of its rejected records), one per table, read from
+    #: the one source of the table whose records the run counts (see `dead_letters`).
+    rejected: tuple[tuple[str, str, str], ...] = ()
 
     def text(self, sink: str | None = None) -> str:
         parts = [f"-- featuresql flink job: {self.name}", *(s + ";" for s in self.sources)]
@@ -297,6 +324,13 @@ class FlinkJob:
                 f"  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/{source}', 'format' = 'parquet'\n);"
             )
             inserts.append(f"INSERT INTO {quote('late_' + source)}\n{query};")
+        for table, source, query in self.rejected:
+            parts.append(
+                f"-- records of {table} set aside as bad, with the reason (docs/semantics.md section 4)\n"
+                f"CREATE TEMPORARY TABLE {quote('rejected_' + table)} (...) WITH (\n"
+                f"  'connector' = 'filesystem', 'path' = '<out>/rejected/{self.name}/{table}', 'format' = 'parquet'\n);"
+            )
+            inserts.append(f"INSERT INTO {quote('rejected_' + table)}\n{query};")
         # One statement set: the late rows and the output come from the same scan of each source.
         parts.append("EXECUTE STATEMENT SET BEGIN\n\n" + "\n\n".join(inserts) + "\n\nEND;")
         return "\n\n".join(parts) + "\n"
@@ -304,7 +338,7 @@ class FlinkJob:
 
 def compile_backfill(
     plan: AggregatePlan, root: Path, start: datetime, end: datetime, staged: Mapping[str, Path] | None = None,
-    monitor: str | None = None,
+    monitor: str | None = None, secrets: bool = True,
 ) -> FlinkJob:
     """The per-event update log of one feature for events with start <= time < end.
 
@@ -336,11 +370,35 @@ def compile_backfill(
         + f"WHERE {time} >= TIMESTAMP '{timestamp_text(start)}'"
     )
     name = source_name(plan.source)
-    statements, names = source_statements(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor)
+    statements, names = source_statements(plan.source, root, staged=_staged(staged, plan.source), monitor=monitor,
+                                           reject_keys=plan.keys, secrets=secrets)
     return FlinkJob(
         plan.name, statements, final, names,
         late=((name, _late_query(plan.source, "src", in_range, stream)),), inputs=(reads,),
+        rejected=dead_letters([(plan.source, "src")]) if stream else (),
     )
+
+
+def dead_letters(sources: list[tuple[CatalogTable, str]]) -> tuple[tuple[str, str, str], ...]:
+    """One dead-letter query per table, from the first of its (table, role) sources: a table
+    read in several roles (events, spine, label points) is consumed once per role, and counted
+    once. It reads the source table `in_<role>_<table>` itself: the arrivals view over it
+    keeps only accepted records (see arrivals_view)."""
+    chosen: dict[str, tuple[str, str, str]] = {}
+    for table, role in sources:
+        if table.name.lower() not in chosen:
+            source = arrivals_source(table, role)
+            chosen[table.name.lower()] = (table.name, source, rejects.dead_letter_query(table, table.stream_binding(), source))
+    return tuple(chosen.values())
+
+
+def reject_keys(table: CatalogTable, readers: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The key columns a record of `table` needs to reach any window of the job: those
+    every reader has (a spine reader has none: its NULL-key rows still make samples)."""
+    if not readers:
+        return ()
+    common = [k for k in readers[0] if all(k.lower() in {r.lower() for r in other} for other in readers[1:])]
+    return tuple(common)
 
 
 def _over_passes(
@@ -493,6 +551,7 @@ def compile_samples(
     end: datetime,
     staged: Mapping[str, Path] | None = None,
     monitor: str | None = None,
+    secrets: bool = True,
 ) -> FlinkJob:
     """Every spine row in [start, end) with its features as of t and its label over (t, t + h].
 
@@ -512,10 +571,14 @@ def compile_samples(
 
     # Which events each source contributes: from the earliest any feature looks
     # back to, up to end (features) or end + h (the label).
+    stream = monitor is not None
     reads = _merge_inputs([
         label_range(part.plan, start, end) if part.is_label else feature_range(part.plan, start, end)
         for part in [*parts, *([label_part] if label_part else [])]
     ])
+    readers: dict[str, list[tuple[str, ...]]] = {spine.name.lower(): [()]}
+    for part in [*parts, *([label_part] if label_part else [])]:
+        readers.setdefault(part.plan.source.name.lower(), []).append(part.plan.keys)
     spine_ranges = [
         f"{spine_time} IS NOT NULL",
         f"{spine_time} >= TIMESTAMP '{timestamp_text(start)}'",
@@ -525,17 +588,23 @@ def compile_samples(
     sources: list[str] = []
     source_names: list[str] = []
     late: list[tuple[str, str]] = []
-    stream = monitor is not None
+    read: list[tuple[CatalogTable, str]] = []
     for reading in reads.values():
-        statements, names = source_statements(reading.table, root, staged=_staged(staged, reading.table), monitor=monitor)
+        statements, names = source_statements(
+            reading.table, root, staged=_staged(staged, reading.table), monitor=monitor,
+            reject_keys=reject_keys(reading.table, readers[reading.table.name.lower()]), secrets=secrets,
+        )
         sources += statements
         source_names += names
+        read.append((reading.table, "src"))
         late.append((source_name(reading.table), _late_query(reading.table, "src", reading.conditions(), stream)))
     roles = [("spine", -1)] + ([("label", horizon)] if label is not None else [])
     for role, shift in roles:
-        statements, names = source_statements(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor)
+        statements, names = source_statements(spine, root, role, shift, staged=_staged(staged, spine), monitor=monitor,
+                                              secrets=secrets)
         sources += statements
         source_names += names
+        read.append((spine, role))
         late.append((source_name(spine, role), _late_query(spine, role, spine_ranges, stream)))
 
     ctes = [f"{quote('points')} AS (\n-- the spine's rows as feature query points at t - 1 ms\n"
@@ -593,6 +662,7 @@ def compile_samples(
     return FlinkJob(
         name, tuple(sources), query, tuple(source_names), tuple(late), time_column=spine.time_column, kind="samples",
         inputs=tuple(_merge_inputs([*reads.values(), InputRange(spine, start, end, False)]).values()),
+        rejected=dead_letters(read) if stream else (),
     )
 
 

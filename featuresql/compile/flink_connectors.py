@@ -5,11 +5,11 @@ no JVM and no PyFlink import, so `validate`, `compile` and tests use them
 freely. The options are the ones verified against Flink 2.3 with
 flink-sql-connector-kafka 5.0.0-2.2 (docs/research/kafka.md):
 
-* Kafka sources read JSON. Bad records are NOT dropped silently:
-  `json.ignore-parse-errors` is false, so a malformed record fails the job
-  (a dead-letter path that sets bad records aside is a later step, issue 4
-  part 4). A missing field reads as NULL (`json.fail-on-missing-field` false),
-  which the contract then handles like any NULL.
+* Kafka sources read each message value as one string (`'format' = 'raw'`):
+  the JSON is parsed in SQL by the source's computed columns, and a bad
+  record (malformed, a missing field, a wrong type, ...) is set aside with its
+  reason instead of failing the job (`flink_rejects`, docs/semantics.md
+  section 4).
 * Kafka sinks are transactional (exactly-once, committed on checkpoints) and
   ask for a 15-minute transaction timeout, the broker's default maximum.
 * Credentials: only the names of environment variables are in the catalog.
@@ -145,8 +145,9 @@ def source_options(
 ) -> dict[str, str]:
     """The WITH options that read `table` as a stream, from its `stream.*` binding.
 
-    Kafka: JSON values, the binding's group and startup mode, read_committed
-    (our own outputs are transactional). Filesystem (the default): the
+    Kafka: the value as one string (JSON, parsed by the source's computed
+    columns), the binding's group and startup mode, read_committed (our own
+    outputs are transactional). Filesystem (the default): the
     directory of the catalog's Parquet glob as an absolute `file://` URI,
     watched for new files every `monitor_interval`; `root` (the project
     directory) resolves a relative path.
@@ -165,10 +166,9 @@ def source_options(
             options["properties.auto.offset.reset"] = "earliest"
         options.update({
             "properties.isolation.level": "read_committed",
-            "format": "json",
-            "json.fail-on-missing-field": "false",
-            "json.ignore-parse-errors": "false",  # no silent drops; dead-letter records are a later step
-            "json.timestamp-format.standard": "SQL",  # 'yyyy-MM-dd HH:mm:ss.SSS', what `featuresql replay` writes
+            # The value as text; flink_rejects parses it in SQL, so a bad record is set aside, not fatal.
+            "format": "raw",
+            "raw.charset": "UTF-8",
         })
         options.update(security_options(binding, environ=environ, resolve_secrets=resolve_secrets))
         return options

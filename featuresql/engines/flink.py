@@ -112,10 +112,13 @@ def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str
     return {source: rows_in(late_dir / source) for source, _ in job.late}
 
 
-def add_job(env: Any, job: sql.FlinkJob, output: Path, late_dir: Path) -> tuple[Any, list[str]]:
+def add_job(
+    env: Any, job: sql.FlinkJob, output: Path, late_dir: Path, rejected_dir: Path | None = None
+) -> tuple[Any, list[str]]:
     """Register a job's sources, its Parquet output sink (day partitions under `output`)
     and one late-row sink per source (`late_dir/<source>/`), all in one statement set,
-    so each source is scanned once and "late" means the same thing for both.
+    so each source is scanned once and "late" means the same thing for both. A stream's
+    rejected records go to one dead-letter sink per table (`rejected_dir/<table>/`).
     Returns the statement set and every name registered (for `drop`)."""
     suffix = uuid.uuid4().hex[:8]
     names: list[str] = list(job.source_names)
@@ -125,6 +128,9 @@ def add_job(env: Any, job: sql.FlinkJob, output: Path, late_dir: Path) -> tuple[
         statements = env.create_statement_set()
         targets = [(job.query, output, job.time_column)]
         targets += [(query, late_dir / source, None) for source, query in job.late]
+        if job.rejected and rejected_dir is None:
+            raise FeaturesqlError(f"the stream {job.name} sets bad records aside: it needs a dead-letter folder")
+        targets += [(query, (rejected_dir or late_dir) / table, None) for table, _, query in job.rejected]
         for i, (query, folder, day_column) in enumerate(targets):
             view, sink = f"view_{i}_{suffix}", f"sink_{i}_{suffix}"
             names += [view, sink]
@@ -237,16 +243,17 @@ def _is_samples(project: "Project", name: str) -> bool:
 
 def compile_job(
     project: "Project", name: str, lower: datetime, upper: datetime, staged: Mapping[str, Path] | None = None,
-    monitor: str | None = None,
+    monitor: str | None = None, secrets: bool = True,
 ) -> sql.FlinkJob:
-    """The Flink job of a feature's update log or of a samples definition."""
+    """The Flink job of a feature's update log or of a samples definition (a stream's with `monitor`)."""
     if _is_samples(project, name):
         spine, features, label = project.samples_plans(name)
         return sql.compile_samples(
             project.samples_def(name).name, spine, features, label, project.root, lower, upper, staged=staged,
-            monitor=monitor,
+            monitor=monitor, secrets=secrets,
         )
-    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged, monitor=monitor)
+    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged, monitor=monitor,
+                                secrets=secrets)
 
 
 def staged_job(
@@ -307,10 +314,13 @@ def stage_inputs(
             con.execute(f"COPY (SELECT {columns} FROM {scan} WHERE {where}) TO {target} (FORMAT parquet)")
 
 
-def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant") -> str:
-    """The whole Flink job: source DDL, sink DDL, and the INSERTs of one statement set."""
+def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant", stream: bool = False) -> str:
+    """The whole Flink job: source DDL, sink DDL, and the INSERTs of one statement set.
+
+    `stream`: the job `featuresql stream` runs (the catalog's stream bindings, bad
+    records set aside), with credentials masked, never read."""
     lower, upper = run_range(start, end)
-    job = compile_job(project, name, lower, upper)
+    job = compile_job(project, name, lower, upper, monitor="1 s" if stream else None, secrets=not stream)
     return job.text(sink=sql.sink_ddl_placeholder(job))
 
 

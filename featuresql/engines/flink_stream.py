@@ -5,8 +5,10 @@ keep watching the catalog's folders and read new files as they appear. The
 output goes straight to `OUT/<features|samples>/<name>/dt=.../` (Flink's
 filesystem sink commits files at checkpoints; files still being written are
 hidden, so readers never see half a file), and late rows to
-`OUT/late/<name>/<source>/`. A live line shows events/s, late events and output
-rows, read from the mini-cluster's REST metrics.
+`OUT/late/<name>/<source>/`, bad records with their reason to
+`OUT/rejected/<name>/<table>/` (docs/semantics.md section 4). A live line shows
+events/s, late and rejected records and output rows, read from the
+mini-cluster's REST metrics; every record consumed is processed, late or rejected.
 
 Checkpoints and savepoints live in a state folder (`OUT/_state/<name>/`, see
 `flink_state`): Ctrl-C or SIGTERM stops the job with a savepoint, a killed job
@@ -17,6 +19,7 @@ with nothing lost and nothing written twice (sinks commit at checkpoints).
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import time
@@ -44,11 +47,17 @@ OPEN_END = "2100-01-01"
 
 @dataclass
 class StreamStatus:
-    """Counters of a running stream, from Flink's own metrics."""
+    """Counters of a running stream, from Flink's own metrics.
+
+    Records are counted once per table (a table read in several roles is
+    consumed once per role by Flink): `consumed` records of the job's tables,
+    of which `late` were set aside late and `rejected` as bad; `processed` is
+    the rest, what the queries went on with."""
 
     seconds: float = 0.0
-    events: int = 0
+    consumed: int = 0
     late: int = 0
+    rejected: int = 0
     rows: int = 0
     events_per_second: float = 0.0
     state: str = "STARTING"
@@ -59,10 +68,23 @@ class StreamStatus:
     #: Where the graceful stop wrote its savepoint (None: cancelled, resume uses the last checkpoint).
     savepoint: str | None = None
 
+    @property
+    def events(self) -> int:
+        return self.consumed
+
+    @property
+    def processed(self) -> int:
+        return self.consumed - self.late - self.rejected
+
+    def accounting(self) -> str:
+        return (f"consumed {self.consumed:,} = processed {self.processed:,} + late {self.late:,} "
+                f"+ rejected {self.rejected:,}")
+
     def line(self) -> str:
         return (
-            f"{self.state.lower():<9} {self.seconds:7.0f} s  events {self.events:>10,}  "
-            f"({self.events_per_second:,.0f}/s)  late {self.late:>8,}  output rows {self.rows:>10,}"
+            f"{self.state.lower():<9} {self.seconds:7.0f} s  events {self.consumed:>10,}  "
+            f"({self.events_per_second:,.0f}/s)  late {self.late:>8,}  rejected {self.rejected:>8,}  "
+            f"output rows {self.rows:>10,}"
         )
 
 
@@ -73,56 +95,83 @@ def _free_port() -> int:
 
 
 class _Metrics:
-    """Operator counters of one job over the mini-cluster's REST API."""
+    """Operator counters of one job over the mini-cluster's REST API.
 
-    def __init__(self, port: int, job_id: str):
+    `counted` are the source tables whose records the run counts, one per table
+    (`in_<role>_<table>`, the ones the dead-letter queries read). Flink names
+    every filesystem sink operator `StreamingFileWriter`, so sinks are told apart
+    by the job plan: a late query selects `__watermark` (its writer follows the
+    arrivals view's OVER, in a vertex of its own), a dead-letter query `payload`
+    (its `[id]:Calc(select=[...])` is chained to the source, and counted there);
+    the output sink is the other writer. Late rows are counted over every role a
+    table is read in (a samples job reads the spine twice): see the note in
+    docs/research/flink-2.3.md.
+    """
+
+    def __init__(self, port: int, job_id: str, counted: tuple[str, ...] = ()):
         self.base = f"http://127.0.0.1:{port}"
         self.job_id = job_id
-        self._late: set[str] | None = None
+        self.counted = counted
+        self._writers: dict[str, str] | None = None
 
     def _get(self, path: str) -> Any:
         with urllib.request.urlopen(self.base + path, timeout=5) as response:
             return json.loads(response.read())
 
-    def _late_vertices(self) -> set[str]:
-        """Vertices whose file writer takes late rows: their plan selects `__watermark`."""
-        if self._late is None:
-            plan = self._get(f"/jobs/{self.job_id}/plan")
-            self._late = {
-                node["id"] for node in plan.get("plan", {}).get("nodes", [])
-                if "StreamingFileWriter" in node.get("description", "") and "__watermark" in node.get("description", "")
-            }
-        return self._late
+    def _source(self, vertex_name: str) -> str | None:
+        head = vertex_name.split(" -> ")[0]
+        return next((s for s in self.counted if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", head)), None)
 
-    def read(self) -> tuple[str, int, int, int]:
-        """(state, rows read, late rows, output rows); zeros while the job starts.
+    def _writer_kinds(self, plan: dict[str, str]) -> dict[str, str]:
+        """Vertices whose file writer takes late rows ("late": their plan selects `__watermark`,
+        after the arrivals view's OVER) or dead letters ("rejected": `payload`, counted at the source)."""
+        if self._writers is None:
+            self._writers = {}
+            for vertex, description in plan.items():
+                if "StreamingFileWriter" not in description:
+                    continue
+                if "__watermark" in description:
+                    self._writers[vertex] = "late"
+                elif re.search(r" AS `?payload`?[,\]]", description):
+                    self._writers[vertex] = "rejected"
+        return self._writers
 
-        Flink names every filesystem sink operator `StreamingFileWriter`; the
-        late-row sinks are told apart by the vertex's plan, which selects the
-        `__watermark` column only they write.
-        """
+    def read(self) -> tuple[str, int, int, int, int]:
+        """(state, records consumed, late, rejected, output rows); zeros while the job starts."""
         job = self._get(f"/jobs/{self.job_id}")
-        late_vertices = self._late_vertices()
-        events = late = rows = 0
+        plan = {n["id"]: str(n.get("description", "")) for n in self._get(f"/jobs/{self.job_id}/plan")["plan"]["nodes"]}
+        writers = self._writer_kinds(plan)
+        consumed = late = rejected = rows = 0
         for vertex in job.get("vertices", []):
+            at_source = str(vertex.get("name", "")).startswith("Source:")
+            counted = at_source and self._source(str(vertex.get("name", ""))) is not None
+            # A dead-letter query reads the source table itself: its Calc is chained to the source.
+            calcs: set[str] = set()
+            for line in plan.get(vertex["id"], "").split("<br/>"):
+                match = re.search(r"\[(\d+)\]:Calc\(select=\[(.*)", line)
+                if match and re.search(r" AS `?payload`?[,\]]", match.group(2)):
+                    calcs.add(f"Calc[{match.group(1)}].numRecordsOut")
             listed = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics")
             wanted = [
                 m["id"] for m in listed
-                if ("Source__" in m["id"] and m["id"].endswith(".numRecordsOut"))
-                or m["id"].endswith(".StreamingFileWriter.numRecordsIn")
+                if (counted and "Source__" in m["id"] and m["id"].endswith(".numRecordsOut"))
+                or (counted and m["id"].split(".", 1)[-1] in calcs)
+                or (not at_source and m["id"].endswith(".StreamingFileWriter.numRecordsIn"))
             ]
             if not wanted:
                 continue
             values = self._get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/metrics?get=" + ",".join(wanted))
             for metric in values:
                 value = int(float(metric.get("value", 0)))
-                if metric["id"].endswith(".numRecordsOut"):
-                    events += value
-                elif vertex["id"] in late_vertices:
+                if metric["id"].split(".", 1)[-1] in calcs:
+                    rejected += value
+                elif metric["id"].endswith(".numRecordsOut"):
+                    consumed += value
+                elif writers.get(vertex["id"]) == "late":
                     late += value
-                else:
+                elif writers.get(vertex["id"]) is None:
                     rows += value
-        return str(job.get("state", "UNKNOWN")), events, late, rows
+        return str(job.get("state", "UNKNOWN")), consumed, late, rejected, rows
 
 
 def _kafka_sink(
@@ -221,7 +270,8 @@ def stream(
     config.set("restart-strategy.type", "fixed-delay")
     config.set("restart-strategy.fixed-delay.attempts", "3")
     config.set("restart-strategy.fixed-delay.delay", "5 s")
-    statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name)
+    statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name,
+                                       out / "rejected" / job.name)
     if kafka_topic:
         statements.add_insert_sql(_kafka_sink(project, name, env, engine.output_view(names),
                                               f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job, prefix))
@@ -231,7 +281,7 @@ def stream(
         raise FeaturesqlError(f"Flink could not start the stream: {engine._first_line(err)}") from None
     client = result.get_job_client()
     state.remember(job.name, job_fingerprint, prefix)
-    metrics = _Metrics(port, str(client.get_job_id()))
+    metrics = _Metrics(port, str(client.get_job_id()), tuple(source for _, source, _ in job.rejected))
 
     stopping = {"now": False}
 
@@ -247,7 +297,7 @@ def stream(
         while not stopping["now"] and (duration is None or time.monotonic() - submitted < duration):
             time.sleep(poll_seconds)
             try:
-                job_state, events, late, rows = metrics.read()
+                job_state, events, late, rejected, rows = metrics.read()
             except (urllib.error.URLError, OSError, ValueError, KeyError):
                 continue  # the REST endpoint is still starting
             now = time.monotonic()
@@ -255,7 +305,7 @@ def stream(
                 running_after = now - began
             rate = (events - last_events) / max(now - last_time, 1e-9)
             last_events, last_time = events, now
-            status = StreamStatus(now - began, events, late, rows, rate, job_state, restored, running_after)
+            status = StreamStatus(now - began, events, late, rejected, rows, rate, job_state, restored, running_after)
             if report:
                 report(status)
             if job_state in ("FAILED", "CANCELED", "FINISHED"):
