@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from featuresql.datagen import generate
 from helpers import copy_example_project
 from kafka_support import consume_all, unique
@@ -47,6 +48,19 @@ def kafka_samples(bootstrap: str, topic: str, schema: pa.Schema) -> pa.Table:
             if pa.types.is_timestamp(field.type) and row.get(field.name) is not None:
                 row[field.name] = datetime.fromisoformat(row[field.name])
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def accounting(stdout: str) -> tuple[int, int, int, int]:
+    """(consumed, processed, late, rejected) from the last line of `featuresql stream`."""
+    match = re.search(r"consumed ([\d,]+) = processed ([\d,]+) \+ late ([\d,]+) \+ rejected ([\d,]+)", stdout)
+    assert match, stdout[-2000:]
+    consumed, processed, late, rejected = (int(g.replace(",", "")) for g in match.groups())
+    return consumed, processed, late, rejected
+
+
+def rows_in(folder: Path) -> int:
+    """Rows of the Parquet files committed under `folder` (0 when there are none)."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files(folder))
 
 
 def complete(table: pa.Table, until: datetime) -> pa.Table:

@@ -190,8 +190,8 @@ def test_replay_command_paces_slices_and_reports_per_topic(small: Path, kafka_bo
 @pytest.mark.kafka
 @pytest.mark.flink
 def test_flink_reads_replayed_topics_and_writes_both_sinks(small: Path, kafka_bootstrap: str, tmp_path: Path) -> None:
-    from featuresql.compile.flink import flink_type, quote
-    from featuresql.compile.flink_connectors import kafka_sink_options, primary_key_clause, source_options, \
+    from featuresql.compile.flink import source_ddl
+    from featuresql.compile.flink_connectors import kafka_sink_options, primary_key_clause, \
         upsert_kafka_sink_options, with_clause
     from featuresql.engines import flink
 
@@ -208,12 +208,13 @@ def test_flink_reads_replayed_topics_and_writes_both_sinks(small: Path, kafka_bo
     sink, upsert = unique("append_sink"), unique("upsert_sink")
     statements = []
     for table, name in names.items():
-        catalog = project.tables[table]
-        columns = ",\n".join(f"  {quote(c.name)} {flink_type(c.type)}" for c in catalog.columns)
-        options = {**source_options(catalog, root, environ={}), "scan.bounded.mode": "latest-offset"}
-        options["properties.bootstrap.servers"] = kafka_bootstrap  # the catalog says localhost:9092
-        options["properties.group.id"] = unique("flink")
-        statements.append(f"CREATE TEMPORARY TABLE `{name}` (\n{columns}\n) WITH (\n{with_clause(options)}\n)")
+        # The stream's own source table (raw value parsed in SQL, `__reject`), bounded at the topic's end.
+        ddl = source_ddl(project.tables[table], root, monitor="1 s", name=name)
+        ddl = ddl.replace("'localhost:9092'", f"'{kafka_bootstrap}'")  # the catalog says localhost:9092
+        ddl = re.sub(r"'properties.group.id' = '[^']*'", f"'properties.group.id' = '{unique('flink')}', "
+                     "'scan.bounded.mode' = 'latest-offset'", ddl)
+        assert "'scan.bounded.mode'" in ddl and kafka_bootstrap in ddl
+        statements.append(ddl)
     statements.append(
         f"CREATE TEMPORARY TABLE `{sink}` (impression_id STRING, user_id STRING, event_time TIMESTAMP(3)) WITH (\n"
         + with_clause(kafka_sink_options(samples_topic, kafka_bootstrap, unique("fsq"), key_fields=["impression_id"]))
@@ -234,10 +235,11 @@ def test_flink_reads_replayed_topics_and_writes_both_sinks(small: Path, kafka_bo
         env.get_config().set("restart-strategy.type", "none")
         try:
             job = env.create_statement_set()
-            job.add_insert_sql(f"INSERT INTO `{sink}` SELECT impression_id, user_id, event_time FROM `{names['impressions']}`")
+            job.add_insert_sql(f"INSERT INTO `{sink}` SELECT impression_id, user_id, event_time FROM `{names['impressions']}` "
+                               "WHERE __reject IS NULL")
             job.add_insert_sql(
                 f"INSERT INTO `{upsert}` SELECT user_id, COUNT(*), MAX(event_time) FROM `{names['engagements']}` "
-                "WHERE user_id IS NOT NULL GROUP BY user_id")
+                "WHERE __reject IS NULL AND user_id IS NOT NULL GROUP BY user_id")
             result = job.execute()
             try:
                 result.wait(240_000)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from featuresql.datagen import generate
 from helpers import copy_example_project
 from kafka_support import consume_all, producer, unique
 from test_replay import bind_topics
-from stream_support import files as _files, kept_events as _kept_events
+from stream_support import accounting as _accounting, files as _files, kept_events as _kept_events
 
 pytestmark = [pytest.mark.flink, pytest.mark.kafka]
 
@@ -89,13 +88,6 @@ def _expected_reason(value: bytes | None) -> str | None:
 def _rejected(folder: Path) -> list[dict]:
     files = _files(folder)
     return pa.concat_tables([pq.read_table(f) for f in files]).to_pylist() if files else []
-
-
-def _accounting(stdout: str) -> tuple[int, int, int, int]:
-    match = re.search(r"consumed ([\d,]+) = processed ([\d,]+) \+ late ([\d,]+) \+ rejected ([\d,]+)", stdout)
-    assert match, stdout[-2000:]
-    consumed, processed, late, rejected = (int(g.replace(",", "")) for g in match.groups())
-    return consumed, processed, late, rejected
 
 
 def test_bad_records_go_to_the_dead_letter_folder_and_every_record_is_accounted_for(

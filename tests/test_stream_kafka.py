@@ -9,7 +9,9 @@ for every spine row whose label the watermark has completed (t + h, section 7).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from kafka_support import unique
-from stream_support import complete, kafka_project, files, kafka_samples, kept_events, sustained_rate
+from kafka_support import producer, unique
+from stream_support import accounting, complete, kafka_project, files, kafka_samples, kept_events, rows_in, sustained_rate
 
 from featuresql import Project
 from featuresql.compare import compare, render
@@ -36,6 +38,20 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
     assert Project(root).validate() == []
     replay = subprocess.run([*FSQL, "replay", "--project", str(root)], capture_output=True, text=True, timeout=300)
     assert replay.returncode == 0, replay.stderr[-3000:]
+    # After the replay: an impression an hour after the first one, far below the watermark by the time it
+    # arrives. Every role that reads impressions (events, spine, label points) sets it aside.
+    con = duckdb.connect()
+    found = con.execute(
+        f"SELECT 'imp_straggler' AS impression_id, user_id, post_id, author_id, position, "
+        f"strftime(event_time + INTERVAL 1 HOUR + INTERVAL 7 MILLISECOND, '%Y-%m-%d %H:%M:%S.%g') AS event_time "
+        f"FROM read_parquet('{root}/data/impressions/*.parquet') WHERE event_time IS NOT NULL AND user_id IS NOT NULL "
+        f"AND post_id IS NOT NULL AND author_id IS NOT NULL AND position IS NOT NULL ORDER BY event_time LIMIT 1"
+    )
+    straggler = dict(zip([d[0] for d in found.description], found.fetchone()))
+    impressions_topic = re.search(r"'stream.topic' = '([^']+)'", (root / "catalogs" / "impressions.sql").read_text())
+    send = producer(kafka_bootstrap)
+    send.produce(impressions_topic.group(1), json.dumps(straggler).encode())
+    assert send.flush(30) == 0
 
     out = tmp_path / "out"
     topic = unique("ctr_samples")
@@ -45,7 +61,6 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
          "--project", str(root)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    con = duckdb.connect()
     latest = con.execute(
         f"SELECT least((SELECT max(event_time) FROM read_parquet('{root}/data/impressions/*.parquet')), "
         f"(SELECT max(event_time) FROM read_parquet('{root}/data/engagements/*.parquet')))"
@@ -91,9 +106,21 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
     published = complete(kafka_samples(kafka_bootstrap, topic, batch.schema), complete_until)
     in_kafka = compare("ctr", batch, published.select(batch.column_names), batch.column_names[:6])
     assert in_kafka.ok, render(in_kafka)
+    # Every record is accounted for once per table, although the job reads impressions in three roles
+    # (events, spine, label points), each with its own late writer: late counts the events role's.
+    consumed, processed, late_rows, rejected = accounting(stdout)
+    late = out / "late" / "ctr"
+    assert rows_in(late / "spine_impressions") >= 1, "the straggler was not set aside as a spine row"
+    assert late_rows == rows_in(late / "src_impressions") + rows_in(late / "src_engagements") >= 1
+    assert rejected == rows_in(out / "rejected" / "ctr")
+    # Replay sends every row with an event time; the straggler is one more.
+    sent = 1 + sum(con.execute(f"SELECT count(event_time) FROM read_parquet('{root}/data/{t}/*.parquet')").fetchone()[0]
+                   for t in ("impressions", "engagements"))
+    assert 0 < consumed <= sent and processed == consumed - late_rows - rejected
     rate = sustained_rate(stderr)
     print(f"ctr Kafka -> Kafka and Parquet: {result.batch_rows} samples identical to DuckDB, caught up after "
-          f"{caught_up:.0f} s, read {rate:,.0f} events/s while catching up")
+          f"{caught_up:.0f} s, read {rate:,.0f} events/s while catching up; consumed {consumed:,} of {sent:,} sent "
+          f"= processed {processed:,} + late {late_rows:,} + rejected {rejected:,}")
 
 
 def _time(text: str) -> datetime:
@@ -117,7 +144,6 @@ def test_stream_feature_to_upsert_kafka_holds_the_latest_values_per_entity(tmp_p
          "--project", str(root)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    con = duckdb.connect()
     latest = con.execute(f"SELECT max(event_time) FROM read_parquet('{root}/data/engagements/*.parquet')").fetchone()[0]
     passed = pa.scalar(latest - timedelta(seconds=5), pa.timestamp("ms"))
     expected: dict[str, dict] = {}

@@ -157,25 +157,36 @@ def test_compile_flink_stream_masks_credentials_and_needs_none(tmp_path: Path, m
 def test_metrics_count_consumed_and_rejected_at_the_counted_source_and_late_at_the_late_writer() -> None:
     from featuresql.engines.flink_stream import _Metrics
 
-    # The shape of Flink 2.3's REST answers for a stream with its arrivals view, one late and one dead-letter sink.
+    # The shape of Flink 2.3's REST answers for a samples stream that reads engagements twice
+    # (as events, counted, and as spine points): each role has its arrivals view and its late
+    # writer, and both writers set aside the same late record; one dead-letter sink per table.
     vertices = {
         "v1": ("Source: in_src_engagements[1] -> Calc[2] -> Calc[3] -> StreamingFileWriter",
                "[1]:TableSourceScan(table=[[in_src_engagements]])<br/>[2]:Calc(select=[user_id, __rowtime], "
                "where=[IS NULL(__reject)])<br/>[3]:Calc(select=[__reject AS reason, CAST(__payload AS BYTES) AS "
                "payload, __timestamp AS timestamp])<br/>StreamingFileWriter",
                {"Source__in_src_engagements[1].numRecordsOut": 10, "Calc[3].numRecordsOut": 2,
-                "StreamingFileWriter.numRecordsIn": 2}),
+                "StreamingFileWriter.numRecordsIn": 2}, []),
         "v2": ("OverAggregate[4] -> Calc[5] -> StreamingFileWriter",
                "[4]:OverAggregate(...)<br/>[5]:Calc(select=[user_id, __mark AS __watermark])<br/>StreamingFileWriter",
-               {"StreamingFileWriter.numRecordsIn": 1}),
+               {"StreamingFileWriter.numRecordsIn": 1}, ["v1"]),
+        "v4": ("Source: in_spine_engagements[8] -> Calc[9]",
+               "[8]:TableSourceScan(table=[[in_spine_engagements]])<br/>[9]:Calc(select=[user_id, __rowtime])",
+               {"Source__in_spine_engagements[8].numRecordsOut": 10}, []),
+        "v5": ("OverAggregate[10] -> Calc[11] -> StreamingFileWriter",
+               "[10]:OverAggregate(...)<br/>[11]:Calc(select=[user_id, __mark AS __watermark])<br/>StreamingFileWriter",
+               {"StreamingFileWriter.numRecordsIn": 1}, ["v4"]),
         "v3": ("OverAggregate[7] -> StreamingFileWriter", "[7]:OverAggregate(...)<br/>StreamingFileWriter",
-               {"StreamingFileWriter.numRecordsIn": 7}),
+               {"StreamingFileWriter.numRecordsIn": 7}, ["v1", "v4"]),
     }
     answers = {
-        "/jobs/j": {"state": "RUNNING", "vertices": [{"id": v, "name": name} for v, (name, _, _) in vertices.items()]},
-        "/jobs/j/plan": {"plan": {"nodes": [{"id": v, "description": d} for v, (_, d, _) in vertices.items()]}},
+        "/jobs/j": {"state": "RUNNING", "vertices": [{"id": v, "name": name} for v, (name, *_) in vertices.items()]},
+        "/jobs/j/plan": {"plan": {"nodes": [
+            {"id": v, "description": d, "inputs": [{"num": i, "id": up} for i, up in enumerate(ups)]}
+            for v, (_, d, _, ups) in vertices.items()
+        ]}},
     }
-    for v, (_, _, values) in vertices.items():
+    for v, (_, _, values, _) in vertices.items():
         answers[f"/jobs/j/vertices/{v}/metrics"] = [{"id": f"0.{m}"} for m in values]
 
     metrics = _Metrics(0, "j", ("in_src_engagements",))
@@ -188,4 +199,5 @@ def test_metrics_count_consumed_and_rejected_at_the_counted_source_and_late_at_t
         return answers[path]
 
     metrics._get = get  # type: ignore[method-assign]
-    assert metrics.read() == ("RUNNING", 10, 1, 2, 7)  # consumed 10 = processed 7 + late 1 + rejected 2
+    # consumed 10 = processed 7 + late 1 + rejected 2: the spine role's source and late writer are not counted.
+    assert metrics.read() == ("RUNNING", 10, 1, 2, 7)

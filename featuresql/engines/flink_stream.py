@@ -103,9 +103,10 @@ class _Metrics:
     by the job plan: a late query selects `__watermark` (its writer follows the
     arrivals view's OVER, in a vertex of its own), a dead-letter query `payload`
     (its `[id]:Calc(select=[...])` is chained to the source, and counted there);
-    the output sink is the other writer. Late rows are counted over every role a
-    table is read in (a samples job reads the spine twice): see the note in
-    docs/research/flink-2.3.md.
+    the output sink is the other writer. A table read in several roles (a samples
+    job reads the spine as query points and as label points) has a late writer
+    per role, and they set aside the same records: only the writer downstream of
+    the counted source counts, found by walking the plan's inputs up to it.
     """
 
     def __init__(self, port: int, job_id: str, counted: tuple[str, ...] = ()):
@@ -122,16 +123,35 @@ class _Metrics:
         head = vertex_name.split(" -> ")[0]
         return next((s for s in self.counted if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", head)), None)
 
-    def _writer_kinds(self, plan: dict[str, str]) -> dict[str, str]:
+    def _reads_counted(self, vertex: str, names: dict[str, str], inputs: dict[str, list[str]]) -> bool:
+        """Whether `vertex` is downstream of a counted source (itself included)."""
+        seen: set[str] = set()
+        todo = [vertex]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if names.get(current, "").startswith("Source:") and self._source(names[current]) is not None:
+                return True
+            todo += inputs.get(current, [])
+        return False
+
+    def _writer_kinds(self, job: dict[str, Any], nodes: list[dict[str, Any]]) -> dict[str, str]:
         """Vertices whose file writer takes late rows ("late": their plan selects `__watermark`,
-        after the arrivals view's OVER) or dead letters ("rejected": `payload`, counted at the source)."""
+        after the arrivals view's OVER; "late elsewhere" for a table's other roles), or dead
+        letters ("rejected": `payload`, counted at the source)."""
         if self._writers is None:
+            names = {str(v["id"]): str(v.get("name", "")) for v in job.get("vertices", [])}
+            inputs = {str(n["id"]): [str(i["id"]) for i in n.get("inputs", [])] for n in nodes}
             self._writers = {}
-            for vertex, description in plan.items():
+            for node in nodes:
+                vertex, description = str(node["id"]), str(node.get("description", ""))
                 if "StreamingFileWriter" not in description:
                     continue
                 if "__watermark" in description:
-                    self._writers[vertex] = "late"
+                    counted = self._reads_counted(vertex, names, inputs)
+                    self._writers[vertex] = "late" if counted else "late elsewhere"
                 elif re.search(r" AS `?payload`?[,\]]", description):
                     self._writers[vertex] = "rejected"
         return self._writers
@@ -139,8 +159,9 @@ class _Metrics:
     def read(self) -> tuple[str, int, int, int, int]:
         """(state, records consumed, late, rejected, output rows); zeros while the job starts."""
         job = self._get(f"/jobs/{self.job_id}")
-        plan = {n["id"]: str(n.get("description", "")) for n in self._get(f"/jobs/{self.job_id}/plan")["plan"]["nodes"]}
-        writers = self._writer_kinds(plan)
+        nodes = self._get(f"/jobs/{self.job_id}/plan")["plan"]["nodes"]
+        plan = {str(n["id"]): str(n.get("description", "")) for n in nodes}
+        writers = self._writer_kinds(job, nodes)
         consumed = late = rejected = rows = 0
         for vertex in job.get("vertices", []):
             at_source = str(vertex.get("name", "")).startswith("Source:")
