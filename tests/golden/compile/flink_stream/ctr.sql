@@ -12,7 +12,14 @@ CREATE TEMPORARY TABLE `in_src_engagements` (
   `action` AS JSON_VALUE(`__payload`, '$.action' RETURNING STRING),
   `dwell_ms` AS TRY_CAST(JSON_VALUE(`__payload`, '$.dwell_ms' RETURNING STRING) AS BIGINT),
   `event_time` AS TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)),
-  `__reject` AS CASE
+  `__reject` AS CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.action' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.dwell_ms' RETURNING STRING) AS BIGINT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -30,8 +37,15 @@ CREATE TEMPORARY TABLE `in_src_engagements` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END,
-  `__rowtime` AS CASE WHEN CASE
+  END END,
+  `__rowtime` AS CASE WHEN CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.action' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.dwell_ms' RETURNING STRING) AS BIGINT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -49,7 +63,7 @@ CREATE TEMPORARY TABLE `in_src_engagements` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
+  END END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
   `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
@@ -80,7 +94,14 @@ CREATE TEMPORARY TABLE `in_src_impressions` (
   `author_id` AS JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING),
   `position` AS TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT),
   `event_time` AS TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)),
-  `__reject` AS CASE
+  `__reject` AS CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.impression_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -98,8 +119,15 @@ CREATE TEMPORARY TABLE `in_src_impressions` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END,
-  `__rowtime` AS CASE WHEN CASE
+  END END,
+  `__rowtime` AS CASE WHEN CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.impression_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -117,7 +145,7 @@ CREATE TEMPORARY TABLE `in_src_impressions` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
+  END END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
   `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
@@ -148,7 +176,14 @@ CREATE TEMPORARY TABLE `in_spine_impressions` (
   `author_id` AS JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING),
   `position` AS TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT),
   `event_time` AS TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)),
-  `__reject` AS CASE
+  `__reject` AS CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.impression_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -166,8 +201,15 @@ CREATE TEMPORARY TABLE `in_spine_impressions` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END,
-  `__rowtime` AS CASE WHEN CASE
+  END END,
+  `__rowtime` AS CASE WHEN CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.impression_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -185,7 +227,7 @@ CREATE TEMPORARY TABLE `in_spine_impressions` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END - INTERVAL '0 00:00:00.001' DAY TO SECOND(3),
+  END END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END - INTERVAL '0 00:00:00.001' DAY TO SECOND(3),
   `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
@@ -216,7 +258,14 @@ CREATE TEMPORARY TABLE `in_label_impressions` (
   `author_id` AS JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING),
   `position` AS TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT),
   `event_time` AS TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)),
-  `__reject` AS CASE
+  `__reject` AS CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.impression_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -234,8 +283,15 @@ CREATE TEMPORARY TABLE `in_label_impressions` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END,
-  `__rowtime` AS CASE WHEN CASE
+  END END,
+  `__rowtime` AS CASE WHEN CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.impression_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.position' RETURNING STRING) AS INT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -253,7 +309,7 @@ CREATE TEMPORARY TABLE `in_label_impressions` (
     WHEN (JSON_QUERY(`__payload`, '$.event_time') IS NOT NULL OR (JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) IS NOT NULL AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL)) THEN 'wrong type for event_time: TIMESTAMP(3)'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END + INTERVAL '0 00:10:00.000' DAY TO SECOND(3),
+  END END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END + INTERVAL '0 00:10:00.000' DAY TO SECOND(3),
   `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (

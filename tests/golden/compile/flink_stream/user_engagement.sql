@@ -12,7 +12,14 @@ CREATE TEMPORARY TABLE `in_src_engagements` (
   `action` AS JSON_VALUE(`__payload`, '$.action' RETURNING STRING),
   `dwell_ms` AS TRY_CAST(JSON_VALUE(`__payload`, '$.dwell_ms' RETURNING STRING) AS BIGINT),
   `event_time` AS TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)),
-  `__reject` AS CASE
+  `__reject` AS CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.action' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.dwell_ms' RETURNING STRING) AS BIGINT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -31,8 +38,15 @@ CREATE TEMPORARY TABLE `in_src_engagements` (
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NULL THEN 'NULL key user_id'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END,
-  `__rowtime` AS CASE WHEN CASE
+  END END,
+  `__rowtime` AS CASE WHEN CASE WHEN (`__payload` IS JSON OBJECT
+      AND JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.post_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.author_id' RETURNING STRING) IS NOT NULL
+      AND JSON_VALUE(`__payload`, '$.action' RETURNING STRING) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.dwell_ms' RETURNING STRING) AS BIGINT) IS NOT NULL
+      AND TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NOT NULL
+      AND NOT (TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3))) THEN CAST(NULL AS STRING) ELSE CASE
     WHEN `__payload` IS NULL THEN 'empty message'
     WHEN `__payload` IS NOT JSON THEN 'malformed JSON'
     WHEN `__payload` IS NOT JSON OBJECT THEN 'not a JSON object'
@@ -51,7 +65,7 @@ CREATE TEMPORARY TABLE `in_src_engagements` (
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) IS NULL THEN 'NULL event time'
     WHEN JSON_VALUE(`__payload`, '$.user_id' RETURNING STRING) IS NULL THEN 'NULL key user_id'
     WHEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) > CAST(`__timestamp` AS TIMESTAMP(3)) + INTERVAL '1 00:00:00.000' DAY TO SECOND(3) THEN 'event time too far in the future'
-  END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
+  END END IS NULL THEN TRY_CAST(JSON_VALUE(`__payload`, '$.event_time' RETURNING STRING) AS TIMESTAMP(3)) ELSE TIMESTAMP '1970-01-01 00:00:00.000' END,
   `__arrival` AS PROCTIME(),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
