@@ -116,7 +116,7 @@ def compare(
         return f"({b} IS NOT DISTINCT FROM {s})"
 
     paired = (
-        f"SELECT b.__n AS __bn, s.__n AS __sn, "
+        "SELECT b.__n AS __bn, s.__n AS __sn, "
         + ", ".join(f"{same(n)} AS __same_{i}" for i, n in enumerate(names))
         + ", " + ", ".join(f"b.{_quote(n)} AS __b_{i}, s.{_quote(n)} AS __s_{i}" for i, n in enumerate(names))
         + f" FROM ({numbered('batch_rows')}) AS b FULL OUTER JOIN ({numbered('stream_rows')}) AS s ON {on}"

@@ -144,6 +144,7 @@ def test_stream_feature_to_upsert_kafka_holds_the_latest_values_per_entity(tmp_p
          "--project", str(root)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    con = duckdb.connect()
     latest = con.execute(f"SELECT max(event_time) FROM read_parquet('{root}/data/engagements/*.parquet')").fetchone()[0]
     passed = pa.scalar(latest - timedelta(seconds=5), pa.timestamp("ms"))
     expected: dict[str, dict] = {}

@@ -506,7 +506,7 @@ def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTab
     if plan.where is not None:
         event_filter.append(f"({render(plan.where)})")
     query = (
-        f"SELECT " + ",\n  ".join(event_columns) + f"\nFROM {quote(source_name(plan.source))}\nWHERE "
+        "SELECT " + ",\n  ".join(event_columns) + f"\nFROM {quote(source_name(plan.source))}\nWHERE "
         + "\n  AND ".join(event_filter)
         + "\nUNION ALL\nSELECT " + ",\n  ".join(point_columns) + f"\nFROM {points}\nWHERE "
         + " AND ".join(f"{quote(k)} IS NOT NULL" for k in plan.keys)
@@ -515,7 +515,7 @@ def _part_chain(part: _Part, points: str, reading: InputRange, spine: CatalogTab
     # label points at t + h, so it is [t + 1 ms, t + h] = (t, t + h].
     query = _over_passes(query, plan, ", ".join(keys), rt, part.column)
     selected = [rt, *(quote(name) for name, _ in spine_columns), quote("__dseq"), *(quote(n) for n, _ in part.columns())]
-    return f"SELECT " + ", ".join(selected) + f"\nFROM (\n{query}\n)\nWHERE {quote('__point')}"
+    return "SELECT " + ", ".join(selected) + f"\nFROM (\n{query}\n)\nWHERE {quote('__point')}"
 
 
 def _outputs(part: _Part, spine: CatalogTable, qualifier: str, keys_from: str = "f") -> list[str]:

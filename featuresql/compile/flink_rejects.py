@@ -166,6 +166,12 @@ def kafka_reject(table: CatalogTable, keys: tuple[str, ...], max_future_ms: int 
 
     `keys` are the key columns every reader of the table in the job needs
     (a record with a NULL in one reaches no window)."""
+    detailed = kafka_reasons(table, keys, max_future_ms)
+    return f"CASE WHEN {_all_good(table, max_future_ms)} THEN CAST(NULL AS STRING) ELSE {detailed} END"
+
+
+def kafka_reasons(table: CatalogTable, keys: tuple[str, ...], max_future_ms: int | None) -> str:
+    """kafka_reject's detailed CASE, one WHEN per reason, without the cheap test in front."""
     payload = _quote(PAYLOAD)
     branches = [
         (f"{payload} IS NULL", "empty message"),
@@ -178,7 +184,7 @@ def kafka_reject(table: CatalogTable, keys: tuple[str, ...], max_future_ms: int 
     branches.append((f"{time} IS NULL", "NULL event time"))
     branches += [(f"{typed_value(table, k)} IS NULL", f"NULL key {_column_name(table, k)}") for k in keys]
     branches += _too_far_ahead(time, "__timestamp", max_future_ms)
-    return f"CASE WHEN {_all_good(table, max_future_ms)} THEN CAST(NULL AS STRING) ELSE {_case(branches)} END"
+    return _case(branches)
 
 
 def _all_good(table: CatalogTable, max_future_ms: int | None) -> str:
