@@ -291,6 +291,10 @@ def stream(
     config.set("restart-strategy.type", "fixed-delay")
     config.set("restart-strategy.fixed-delay.attempts", "3")
     config.set("restart-strategy.fixed-delay.delay", "5 s")
+    # The REST API serves operator metrics it fetched up to this long ago (default 10 s):
+    # the accounting line must not miss the records of the last seconds before a stop.
+    # Milliseconds, which both the old Long and the newer Duration type of the option read.
+    config.set("metrics.fetcher.update-interval", str(_METRICS_FETCH_MS))
     statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name,
                                        out / "rejected" / job.name)
     if kafka_topic:
@@ -337,6 +341,7 @@ def stream(
             signal.signal(sig, signal.SIG_IGN)
         try:
             if status.state not in ("FAILED", "CANCELED", "FINISHED"):
+                status = _recount(metrics, status)
                 status.savepoint = _stop(client, state, stop_timeout)
         finally:
             for sig, handler in previous.items():
@@ -344,6 +349,24 @@ def stream(
     if status.state == "FAILED":
         raise FeaturesqlError(f"the stream {job.name} failed; see the Flink log")
     status.state = "STOPPED"
+    return status
+
+
+#: How often the mini-cluster's REST API refreshes the metrics it serves.
+_METRICS_FETCH_MS = 1000
+
+
+def _recount(metrics: _Metrics, status: StreamStatus) -> StreamStatus:
+    """The counters once more, after the REST API has refreshed them, for the last line
+    (the last poll may be a fetch interval behind what the job consumed)."""
+    time.sleep(2 * _METRICS_FETCH_MS / 1000)
+    try:
+        job_state, events, late, rejected, rows = metrics.read()
+    except (urllib.error.URLError, OSError, ValueError, KeyError):
+        return status
+    if job_state != "RUNNING":
+        return status
+    status.consumed, status.late, status.rejected, status.rows = events, late, rejected, rows
     return status
 
 
