@@ -17,6 +17,7 @@ from sqlglot import exp
 from featuresql.catalog import load_catalog_table
 from featuresql.definitions import CatalogTable, FeatureDef, SamplesDef
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
+from featuresql.gcpause import fewer_full_collections
 from featuresql.headers import load_feature, load_samples
 from featuresql.lazyplans import LazyPlans
 from featuresql.output import RunSummary
@@ -99,6 +100,7 @@ class Project:
             return None
         return parsed
 
+    @fewer_full_collections()
     def _load(self, cells: dict[str, tuple[str, str]] | None = None) -> _Loaded:
         state = _Loaded()
         renderer = TemplateRenderer(self.root / MACRO_DIR, self.variables)
