@@ -1,7 +1,7 @@
 """Interpret FEATURE / SAMPLES headers into definitions, with diagnostics.
 
-The parser accepts any header property shape; this module decides what each
-property means and reports misspellings with positions.
+`featuresql.parse.header` accepts any header property shape; this module
+decides what each property means and reports misspellings with positions.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlglot import exp
 from featuresql.definitions import FeatureDef, LabelDef, SamplesDef
 from featuresql.diagnostics import Diagnostic
 from featuresql.parse import ParsedFile
-from featuresql.parse.dialect import Duration, Header, HeaderProperty
+from featuresql.parse.header import Duration, Group, Header, Item, Property, Text, Value, Word, header_sql
 from featuresql.timeutil import Window, parse_duration, parse_window
 
 FEATURE_PROPERTIES = ("entity", "windows", "description")
@@ -23,7 +23,7 @@ def split_file(parsed: ParsedFile, kind: str) -> tuple[Header | None, exp.Select
     """A definition file is one header followed by at most one SELECT."""
     statements = list(parsed.statements)
     header = statements[0] if statements else None
-    if not isinstance(header, Header) or header.args["kind"] != kind:
+    if not isinstance(header, Header) or header.kind != kind:
         return None, None, [parsed.diagnostic(header, "FS003", f"a {kind.lower()} file starts with `{kind} name (...);`")]
     rest = statements[1:]
     if len(rest) > 1:
@@ -35,17 +35,17 @@ def split_file(parsed: ParsedFile, kind: str) -> tuple[Header | None, exp.Select
 
 
 def _properties(
-    parsed: ParsedFile, items: list[exp.Expr], known: tuple[str, ...], where: str
-) -> tuple[dict[str, HeaderProperty], list[Diagnostic]]:
-    found: dict[str, HeaderProperty] = {}
+    parsed: ParsedFile, items: tuple[Item, ...], known: tuple[str, ...], where: str
+) -> tuple[dict[str, Property], list[Diagnostic]]:
+    found: dict[str, Property] = {}
     diagnostics: list[Diagnostic] = []
     for item in items:
-        if not isinstance(item, HeaderProperty) or item.args.get("value") is None:
+        if not isinstance(item, Property):
             diagnostics.append(parsed.diagnostic(item, "FS120", f"expected `key value` in {where} (keys: {', '.join(known)})"))
             continue
-        key = item.name.lower()
+        key = item.key.text.lower()
         if key not in known:
-            diagnostics.append(parsed.diagnostic(item, "FS120", f"unknown {where} property '{item.name}' (known: {', '.join(known)})"))
+            diagnostics.append(parsed.diagnostic(item, "FS120", f"unknown {where} property '{item.key.text}' (known: {', '.join(known)})"))
         elif key in found:
             diagnostics.append(parsed.diagnostic(item, "FS120", f"{where} property '{key}' is given twice"))
         else:
@@ -53,36 +53,44 @@ def _properties(
     return found, diagnostics
 
 
-def _names(value: exp.Expr) -> list[exp.Expr]:
-    return list(value.expressions) if isinstance(value, exp.Tuple) else [value]
+def _names(value: Value) -> tuple[Item, ...]:
+    return value.items if isinstance(value, Group) else (value,)
 
 
-def _identifiers(parsed: ParsedFile, prop: HeaderProperty, what: str) -> tuple[tuple[str, ...], list[Diagnostic]]:
+def _spelling(node: Item) -> str:
+    """What a window or horizon value says: a duration or word as written, anything else as text."""
+    if isinstance(node, Duration):
+        return node.text
+    if isinstance(node, Word):
+        return node.text
+    return header_sql(node)
+
+
+def _identifiers(parsed: ParsedFile, prop: Property, what: str) -> tuple[tuple[str, ...], list[Diagnostic]]:
     names: list[str] = []
     diagnostics: list[Diagnostic] = []
-    for node in _names(prop.args["value"]):
-        if isinstance(node, exp.Identifier):
-            names.append(node.name)
+    for node in _names(prop.value):
+        if isinstance(node, Word):
+            names.append(node.text)
         else:
-            diagnostics.append(parsed.diagnostic(node, "FS120", f"{prop.name} takes {what}"))
+            diagnostics.append(parsed.diagnostic(node, "FS120", f"{prop.key.text} takes {what}"))
     return tuple(names), diagnostics
 
 
-def _string(parsed: ParsedFile, prop: HeaderProperty | None) -> tuple[str, list[Diagnostic]]:
+def _string(parsed: ParsedFile, prop: Property | None) -> tuple[str, list[Diagnostic]]:
     if prop is None:
         return "", []
-    value = prop.args["value"]
-    if isinstance(value, exp.Literal) and value.is_string:
-        return value.name, []
-    return "", [parsed.diagnostic(value, "FS120", f"{prop.name} takes a 'quoted string'")]
+    if isinstance(prop.value, Text):
+        return prop.value.value, []
+    return "", [parsed.diagnostic(prop.value, "FS120", f"{prop.key.text} takes a 'quoted string'")]
 
 
-def _windows(parsed: ParsedFile, prop: HeaderProperty) -> tuple[tuple[Window, ...], list[Diagnostic]]:
+def _windows(parsed: ParsedFile, prop: Property) -> tuple[tuple[Window, ...], list[Diagnostic]]:
     windows: list[Window] = []
     diagnostics: list[Diagnostic] = []
-    for node in _names(prop.args["value"]):
-        text = node.name if isinstance(node, (Duration, exp.Identifier)) else node.sql()
-        if isinstance(node, Duration) and node.args.get("negative"):
+    for node in _names(prop.value):
+        text = _spelling(node)
+        if isinstance(node, Duration) and node.negative:
             diagnostics.append(parsed.diagnostic(
                 node, "FS111", f"window -{text} looks into the future: windows are positive lengths before the as-of time"
             ))
@@ -117,7 +125,7 @@ def load_feature(parsed: ParsedFile) -> tuple[FeatureDef | None, list[Diagnostic
         return None, diagnostics
     if query is None and not diagnostics:
         diagnostics.append(parsed.diagnostic(header, "FS003", "a feature file needs a SELECT ... GROUP BY <entity> after its header"))
-    props, prop_diags = _properties(parsed, header.expressions, FEATURE_PROPERTIES, "FEATURE")
+    props, prop_diags = _properties(parsed, header.items, FEATURE_PROPERTIES, "FEATURE")
     diagnostics += prop_diags
     entity: tuple[str, ...] = ()
     windows: tuple[Window, ...] = ()
@@ -141,7 +149,7 @@ def load_feature(parsed: ParsedFile) -> tuple[FeatureDef | None, list[Diagnostic
         return None, diagnostics
     # Returned even when the header has problems, so the query is still checked
     # (all errors at once) and samples that use the feature see that it exists.
-    return FeatureDef(header.name, parsed.source.path, entity, windows, description, query, source), diagnostics
+    return FeatureDef(header.name.text, parsed.source.path, entity, windows, description, query, source), diagnostics
 
 
 def load_samples(parsed: ParsedFile) -> tuple[SamplesDef | None, list[Diagnostic]]:
@@ -149,7 +157,7 @@ def load_samples(parsed: ParsedFile) -> tuple[SamplesDef | None, list[Diagnostic
     header, query, diagnostics = split_file(parsed, "SAMPLES")
     if header is None:
         return None, diagnostics
-    props, prop_diags = _properties(parsed, header.expressions, SAMPLES_PROPERTIES, "SAMPLES")
+    props, prop_diags = _properties(parsed, header.items, SAMPLES_PROPERTIES, "SAMPLES")
     diagnostics += prop_diags
     spine = ""
     if "spine" not in props:
@@ -175,11 +183,11 @@ def load_samples(parsed: ParsedFile) -> tuple[SamplesDef | None, list[Diagnostic
         diagnostics.append(parsed.diagnostic(query, "FS003", "a query after SAMPLES defines the label: add `label (source <table>, horizon 10m)`"))
     if diagnostics:
         return None, diagnostics
-    return SamplesDef(header.name, parsed.source.path, spine, features, label, description), []
+    return SamplesDef(header.name.text, parsed.source.path, spine, features, label, description), []
 
 
-def _label(parsed: ParsedFile, prop: HeaderProperty, query: exp.Select | None) -> tuple[LabelDef | None, list[Diagnostic]]:
-    items = _names(prop.args["value"])
+def _label(parsed: ParsedFile, prop: Property, query: exp.Select | None) -> tuple[LabelDef | None, list[Diagnostic]]:
+    items = _names(prop.value)
     props, diagnostics = _properties(parsed, items, LABEL_PROPERTIES, "label")
     source = ""
     if "source" not in props:
@@ -192,9 +200,9 @@ def _label(parsed: ParsedFile, prop: HeaderProperty, query: exp.Select | None) -
     if "horizon" not in props:
         diagnostics.append(parsed.diagnostic(prop, "FS107", "label needs `horizon <n>s|m|h|d`, e.g. horizon 10m"))
     else:
-        node = props["horizon"].args["value"]
-        text = node.name if isinstance(node, (Duration, exp.Identifier)) else node.sql()
-        if isinstance(node, Duration) and node.args.get("negative"):
+        node = props["horizon"].value
+        text = _spelling(node)
+        if isinstance(node, Duration) and node.negative:
             diagnostics.append(parsed.diagnostic(node, "FS107", f"horizon -{text} must be positive: labels look forward"))
         else:
             try:

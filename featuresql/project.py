@@ -17,10 +17,12 @@ from sqlglot import exp
 from featuresql.catalog import load_catalog_table
 from featuresql.definitions import CatalogTable, FeatureDef, SamplesDef
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
+from featuresql.gcpause import fewer_full_collections
 from featuresql.headers import load_feature, load_samples
 from featuresql.lazyplans import LazyPlans
 from featuresql.output import RunSummary
 from featuresql.parse import ParsedFile, parse_source
+from featuresql.parse.header import Header, HeaderNode, Property, Word, walk
 from featuresql.plan import AggregatePlan, build_plan
 from featuresql.rules import QueryContext, check_query
 from featuresql.templating import TemplateRenderer
@@ -98,6 +100,7 @@ class Project:
             return None
         return parsed
 
+    @fewer_full_collections()
     def _load(self, cells: dict[str, tuple[str, str]] | None = None) -> _Loaded:
         state = _Loaded()
         renderer = TemplateRenderer(self.root / MACRO_DIR, self.variables)
@@ -165,33 +168,29 @@ class Project:
         self, renderer: TemplateRenderer, cells: dict[str, tuple[str, str]], state: _Loaded
     ) -> tuple[list[ParsedFile], list[ParsedFile]]:
         """Cell definitions parsed like files, split into (features, samples) by their header."""
-        from featuresql.parse.dialect import Header
-
         features: list[ParsedFile] = []
         samples: list[ParsedFile] = []
         for path, text in cells.values():
             parsed = self._parse_text(renderer, path, text, state)
             if parsed is not None:
                 header = parsed.statements[0]
-                is_samples = isinstance(header, Header) and header.args["kind"] == "SAMPLES"
+                is_samples = isinstance(header, Header) and header.kind == "SAMPLES"
                 (samples if is_samples else features).append(parsed)
         return features, samples
 
     def _check_samples(self, parsed: ParsedFile, samples: SamplesDef, state: _Loaded) -> list[Diagnostic]:
         from sqlglot import exp
 
-        from featuresql.parse.dialect import Header, HeaderProperty
-
         header = parsed.statements[0]
         assert isinstance(header, Header)
 
-        def at(prop_name: str, value: str | None = None) -> exp.Expr:
-            for prop in header.expressions:
-                if isinstance(prop, HeaderProperty) and prop.name.lower() == prop_name:
+        def at(prop_name: str, value: str | None = None) -> HeaderNode:
+            for prop in header.items:
+                if isinstance(prop, Property) and prop.key.text.lower() == prop_name:
                     if value is None:
                         return prop
-                    for node in prop.args["value"].walk():
-                        if isinstance(node, exp.Identifier) and node.name.lower() == value.lower():
+                    for node in walk(prop.value):
+                        if isinstance(node, Word) and node.text.lower() == value.lower():
                             return node
                     return prop
             return header
@@ -276,8 +275,6 @@ class Project:
             The definition (None if it has errors) and every diagnostic it adds to
             the project, including problems it causes in other files.
         """
-        from featuresql.parse.dialect import Header
-
         scratch = _Loaded()
         renderer = TemplateRenderer(self.root / MACRO_DIR, self.variables)
         parsed = self._parse_text(renderer, path, text, scratch)
@@ -288,13 +285,13 @@ class Project:
                     "a cell definition starts with `FEATURE name (...);` or `SAMPLES name (...);`"))
             return None, sorted(scratch.diagnostics)
         before = set(self._state.diagnostics)
-        cells = {**self._cells, header.name.lower(): (path, text)}
+        cells = {**self._cells, header.name.text.lower(): (path, text)}
         state = self._load(cells)
         added = [d for d in state.diagnostics if d not in before]
         if any(d.severity == "error" for d in added):
             return None, added
         self._cells, self._loaded = cells, state
-        key = header.name.lower()
+        key = header.name.text.lower()
         return state.features.get(key) or state.samples.get(key), added
 
     def forget(self, name: str) -> None:

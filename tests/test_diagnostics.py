@@ -139,6 +139,15 @@ def test_fs001_syntax_error_in_header(tmp_path: Path) -> None:
 
 
 @covers("FS001")
+def test_fs001_operator_missing_its_operand(tmp_path: Path) -> None:
+    # `amount ?` is an operator without its right side. Pure sqlglot raises a
+    # ParseError here; its compiled build (sqlglotc) a TypeError, which must still
+    # become a diagnostic at the operator, never a traceback.
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "SUM(amount ?) AS total")
+    expect(validate(tmp_path, {"f": text}), at("FS001", FEATURE_PATH, text, "?"))
+
+
+@covers("FS001")
 def test_fs001_unreadable_file(tmp_path: Path) -> None:
     write_project(tmp_path, {"events": EVENTS_CATALOG})
     (tmp_path / FEATURE_PATH).write_bytes(b"\xff\xfeFEATURE")

@@ -17,7 +17,7 @@ from featuresql.compile import AGGREGATE_CALLS, AS_OF_COLUMN, bind_window
 from featuresql.compile import flink_rejects as rejects
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_connectors import data_directory, redacted, source_options, with_clause
-from featuresql.compile.flink_dialect import Flink
+from featuresql.compile.flink_dialect import flink_sql
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.plan import AggregatePlan, Measure
@@ -58,15 +58,15 @@ ROWTIME = "__rowtime"
 MARK = "__mark"
 
 def quote(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(dialect=Flink)
+    return flink_sql(exp.to_identifier(name, quoted=True))
 
 
 def render(node: exp.Expr) -> str:
-    return node.sql(dialect=Flink, identify=True)
+    return flink_sql(node, identify=True)
 
 
 def flink_type(column_type: exp.DataType) -> str:
-    return column_type.sql(dialect=Flink)
+    return flink_sql(column_type)
 
 
 def interval(millis: int) -> str:

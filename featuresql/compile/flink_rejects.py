@@ -36,7 +36,7 @@ import re
 
 from sqlglot import exp
 
-from featuresql.compile.flink_dialect import Flink
+from featuresql.compile.flink_dialect import flink_sql
 from featuresql.definitions import CatalogTable, StreamBinding
 
 #: Flink 2.3 facts this module is built on (each one was tried on Flink 2.3.0).
@@ -88,7 +88,7 @@ DEAD_LETTER_COLUMNS = ("reason", "topic", "partition", "offset", "file", "payloa
 
 
 def _quote(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(dialect=Flink)
+    return flink_sql(exp.to_identifier(name, quoted=True))
 
 
 def _literal(text: str) -> str:
@@ -99,7 +99,7 @@ def _type(column_type: exp.DataType) -> str:
     # The contract's times are milliseconds; plain TIMESTAMP would be (6) in Flink.
     if column_type.is_type(exp.DType.TIMESTAMP, exp.DType.DATETIME):
         return "TIMESTAMP(3)"
-    return column_type.sql(dialect=Flink)
+    return flink_sql(column_type)
 
 
 def _is_text(column_type: exp.DataType) -> bool:
@@ -231,7 +231,7 @@ def source_columns(
         reject = kafka_reject(table, keys, binding.max_future_ms)
         time = typed_value(table, table.time_column)
     else:
-        lines += [f"  {_quote(c.name)} {c.type.sql(dialect=Flink)}" for c in table.columns]
+        lines += [f"  {_quote(c.name)} {flink_sql(c.type)}" for c in table.columns]
         lines += [f"  {_quote(n)} {kind} METADATA FROM '{key}' VIRTUAL" for n, key, kind in _FILE_METADATA]
         reject = folder_reject(table, keys, binding.max_future_ms)
         time = _quote(table.time_column)

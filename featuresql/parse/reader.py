@@ -1,4 +1,10 @@
-"""Parse a rendered project file into statements, turning every failure into diagnostics."""
+"""Parse a rendered project file into statements, turning every failure into diagnostics.
+
+The file is tokenized once. Statements are split at `;` the way sqlglot's
+parser splits them; a header statement (`FEATURE name (...)`) is read by
+`featuresql.parse.header` and every other run of statements goes to the stock
+parser, so statements, errors and positions come out in file order.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,23 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Union
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
 
 from featuresql.diagnostics import Diagnostic
 from featuresql.parse.dialect import FeatureSQL
+from featuresql.parse.header import Header, HeaderNode, Pos, is_header, read_header
 from featuresql.templating import RenderedSource
+
+#: A statement of a project file: a header or a SQL statement.
+Statement = Union[Header, exp.Expr]
+#: Anything a diagnostic can point at.
+Node = Union[HeaderNode, exp.Expr]
+
+_DIALECT = FeatureSQL()
 
 
 @dataclass(frozen=True)
@@ -21,23 +36,27 @@ class ParsedFile:
     """A project file's statements, with the rendered source for position lookups."""
 
     source: RenderedSource
-    statements: tuple[exp.Expr, ...]
+    statements: tuple[Statement, ...]
 
-    def diagnostic(self, node: exp.Expr | None, code: str, message: str) -> Diagnostic:
+    def diagnostic(self, node: Node | None, code: str, message: str) -> Diagnostic:
         """A diagnostic at `node` (or the file start), translated to source positions."""
         line, col = position(node) if node is not None else (1, 1)
         line, col = self.source.source_position(line, col)
         return Diagnostic(self.source.path, line, col, code, message)
 
 
-def position(node: exp.Expr) -> tuple[int, int]:
+def position(node: Node) -> tuple[int, int]:
     """The 1-based (line, start column) of a node: its earliest positioned token.
 
-    Only identifiers and literals carry positions in sqlglot, so we take the
-    one with the smallest offset among the node's descendants. sqlglot records
-    `col` as the column of a token's *last* character; our own header nodes
-    record the start column and say so with `start_col`.
+    Header nodes carry their start. Of sqlglot's nodes only identifiers and
+    literals carry positions, so we take the one with the smallest offset among
+    the node's descendants; sqlglot records `col` as the column of a token's
+    *last* character.
     """
+    pos: Pos | None = getattr(node, "pos", None)
+    if pos is not None:
+        return pos.line, pos.col
+    assert isinstance(node, exp.Expr)
     best: dict | None = None
     for candidate in node.walk():
         meta = candidate.meta if candidate._meta else None  # avoid creating meta dicts
@@ -46,8 +65,6 @@ def position(node: exp.Expr) -> tuple[int, int]:
     if best is None:
         parent = node.parent
         return position(parent) if parent is not None else (1, 1)
-    if best.get("start_col"):
-        return best["line"], best["col"]
     return best["line"], max(1, best["col"] - (best["end"] - best["start"]))
 
 
@@ -73,10 +90,8 @@ def _error_start_col(error: dict) -> int:
 def parse_source(source: RenderedSource) -> tuple[ParsedFile | None, list[Diagnostic]]:
     """Parse every statement of a file; syntax errors become FS001 diagnostics."""
     try:
-        # A trailing comment after the last `;` parses as a bare Semicolon node.
         with _sqlglot_warnings_silenced():
-            parsed = sqlglot.parse(source.text, dialect=FeatureSQL)
-        statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
+            statements = _statements(_DIALECT.tokenize(source.text), source.text)
     except ParseError as err:
         diagnostics = []
         for error in err.errors or [{"description": str(err), "line": 1, "col": 1}]:
@@ -87,6 +102,45 @@ def parse_source(source: RenderedSource) -> tuple[ParsedFile | None, list[Diagno
     except TokenError as err:
         return None, [Diagnostic(source.path, *_token_error_position(source, str(err)), "FS001", f"syntax error: {err}")]
     return ParsedFile(source, tuple(statements)), []
+
+
+def _statements(tokens: list[Token], sql: str) -> list[Statement]:
+    """Headers read by us, every other statement parsed by sqlglot, in file order."""
+    statements: list[Statement] = []
+    pending = 0  # the first token not yet handed to a reader
+    chunk_start = 0
+    for index in range(len(tokens) + 1):
+        if index < len(tokens) and tokens[index].token_type != TokenType.SEMICOLON:
+            continue
+        chunk = tokens[chunk_start:index]
+        if is_header(chunk):
+            statements += _sql_statements(tokens[pending:chunk_start], sql)
+            statements.append(read_header(chunk, sql))
+            pending = index + 1
+        chunk_start = index + 1
+    statements += _sql_statements(tokens[pending:], sql)
+    return statements
+
+
+def _sql_statements(tokens: list[Token], sql: str) -> list[Statement]:
+    if not tokens:
+        return []
+    parser = _DIALECT.parser()
+    try:
+        parsed = parser.parse(tokens, sql)
+    except TypeError as err:
+        # sqlglotc's compiled parser checks argument types at run time: where pure
+        # sqlglot raises a ParseError for some malformed input (`0?`: an operator
+        # missing its right side), the compiled build raises TypeError while
+        # building the node. The last token consumed is where it gave up.
+        last = parser._prev or tokens[-1]
+        raise _parse_error_at(last, f"cannot parse the expression ending at {last.text!r}") from err
+    # A trailing comment after the last `;` parses as a bare Semicolon node.
+    return [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
+
+
+def _parse_error_at(token: Token, description: str) -> ParseError:
+    return ParseError(description, errors=[{"description": description, "line": token.line, "col": token.col, "highlight": token.text}])
 
 
 def _token_error_position(source: RenderedSource, message: str) -> tuple[int, int]:
