@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from featuresql import Project
 from featuresql.datagen import generate
 from helpers import copy_example_project
 from kafka_support import consume_all, unique
@@ -85,3 +86,8 @@ def kafka_project(root: Path, bootstrap: str, events: int, days: int) -> tuple[P
     for catalog in (root / "catalogs").glob("*.sql"):
         catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{bootstrap}'"))
     return root, data
+
+
+def bound_topic(root: Path, table: str) -> str:
+    """The Kafka topic a project's catalog binds `table` to, as the stream and replay read it."""
+    return Project(root).tables[table].stream_binding().topic

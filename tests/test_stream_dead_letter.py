@@ -30,11 +30,8 @@ import pytest
 
 from featuresql import Project
 from featuresql.compare import compare, render
-from featuresql.datagen import generate
-from helpers import copy_example_project
-from kafka_support import consume_all, producer, unique
-from test_replay import bind_topics
-from stream_support import accounting as _accounting, files as _files, kept_events as _kept_events
+from kafka_support import consume_all, producer
+from stream_support import accounting as _accounting, bound_topic, files as _files, kafka_project, kept_events as _kept_events
 
 pytestmark = [pytest.mark.flink, pytest.mark.kafka]
 
@@ -94,12 +91,8 @@ def test_bad_records_go_to_the_dead_letter_folder_and_every_record_is_accounted_
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
     began = time.monotonic()
-    root = copy_example_project(tmp_path / "project")
-    data = generate(root / "data", events=2000, days=2)
-    topic = unique("engagements")
-    bind_topics(root, engagements=topic)
-    for catalog in (root / "catalogs").glob("*.sql"):
-        catalog.write_text(catalog.read_text().replace("'localhost:9092'", f"'{kafka_bootstrap}'"))
+    root, data = kafka_project(tmp_path / "project", kafka_bootstrap, events=2000, days=2)
+    topic = bound_topic(root, "engagements")
     replay = subprocess.run([*FSQL, "replay", "engagements", "--project", str(root)], capture_output=True, text=True,
                             timeout=300)
     assert replay.returncode == 0, replay.stderr[-3000:]

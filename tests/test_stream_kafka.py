@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from kafka_support import producer, unique
-from stream_support import accounting, complete, kafka_project, files, kafka_samples, kept_events, rows_in, sustained_rate
+from stream_support import accounting, bound_topic, complete, kafka_project, files, kafka_samples, kept_events, rows_in, sustained_rate
 
 from featuresql import Project
 from featuresql.compare import compare, render
@@ -48,9 +47,8 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
         f"AND post_id IS NOT NULL AND author_id IS NOT NULL AND position IS NOT NULL ORDER BY event_time LIMIT 1"
     )
     straggler = dict(zip([d[0] for d in found.description], found.fetchone()))
-    impressions_topic = re.search(r"'stream.topic' = '([^']+)'", (root / "catalogs" / "impressions.sql").read_text())
     send = producer(kafka_bootstrap)
-    send.produce(impressions_topic.group(1), json.dumps(straggler).encode())
+    send.produce(bound_topic(root, "impressions"), json.dumps(straggler).encode())
     assert send.flush(30) == 0
 
     out = tmp_path / "out"
