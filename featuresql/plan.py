@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from featuresql.definitions import CatalogTable
 from featuresql.parse.dialect import FeatureSQL
+from featuresql.rules.annotate import TypedQuery
 from featuresql.rules.context import QueryContext
 from featuresql.timeutil import Window
 
@@ -84,21 +85,22 @@ def _strip_tables(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def _measure_for(agg: exp.Expr, typed_agg: exp.Expr, name: str) -> Measure:
+def _measure_for(agg: exp.Expr, original: exp.Expr, typed: TypedQuery, name: str) -> Measure:
+    """The measure of `agg`, a copy of the aggregate `original` of the typed query."""
     condition = None
     if isinstance(agg, exp.Filter):
         if not isinstance(agg.expression, exp.Where) or agg.this is None:
             raise ValueError(f"unsupported FILTER form: {agg.sql()}")
         condition = _strip_tables(agg.expression.this)
-        agg, typed_agg = agg.this, typed_agg.this
+        agg, original = agg.this, original.this
     argument = agg.this
     distinct = isinstance(argument, exp.Distinct)
     if distinct:
         argument = argument.expressions[0]
-        typed_arg = typed_agg.this.expressions[0]
+        typed_arg = typed.type_of(original.this.expressions[0])
     else:
-        typed_arg = typed_agg.this
-    arg_type = typed_arg.type if typed_arg is not None and typed_arg.type else exp.DataType.build("UNKNOWN")
+        typed_arg = typed.type_of(original.this)
+    arg_type = typed_arg or exp.DataType.build("UNKNOWN")
 
     if isinstance(agg, exp.Count):
         func = "count_distinct" if distinct else "count"
@@ -143,7 +145,7 @@ def real_division(node: exp.Expr) -> exp.Expr:
 def build_plan(ctx: QueryContext, name: str, windows: tuple[Window, ...], suffix_windows: bool = True) -> AggregatePlan:
     """Split a checked query into measures and outputs."""
     assert ctx.table is not None
-    twins = ctx.typed.twins  # shared with the type rules: annotated once per query
+    typed = ctx.typed  # shared with the type rules: annotated once per query
     measures: dict[str, Measure] = {}
     outputs: list[Output] = []
     keys = {k.lower() for k in ctx.keys}
@@ -153,14 +155,14 @@ def build_plan(ctx: QueryContext, name: str, windows: tuple[Window, ...], suffix
             continue
         expression = inner.copy()
         # Each aggregate (outermost: FILTER wraps the aggregate) of the copy, with
-        # the typed twin of the same node in the original query.
+        # the same node in the query (the typed map is keyed by those).
         pairs = [
-            (copied, twins[id(original)])
+            (copied, original)
             for original, copied in zip(inner.walk(), expression.walk())
             if _is_aggregate_root(original)
         ]
-        for agg, twin in pairs:
-            candidate = _measure_for(agg, twin, f"__m{len(measures)}")
+        for agg, original in pairs:
+            candidate = _measure_for(agg, original, typed, f"__m{len(measures)}")
             key = f"{candidate.func}:{candidate.input.sql(dialect=FeatureSQL)}"
             measure = measures.setdefault(key, candidate)
             replacement = exp.column(measure.name)

@@ -48,33 +48,34 @@ def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
     """SUM/AVG of non-numbers, arithmetic on text, mismatched comparisons, non-boolean filters (FS103)."""
     if ctx.table is None:
         return
-    twins = ctx.typed.twins
-    # Diagnostics point at the original node (it has the positions); types come from its twin.
-    for original in ctx.nodes:
-        node = twins[id(original)]
+    type_of = ctx.typed.type_of
+    # Types come from the typed query's map, keyed by the nodes of the query itself.
+    for node in ctx.nodes:
         if isinstance(node, (exp.Sum, exp.Avg)):
-            arg_type = node.this.type
+            arg_type = type_of(node.this)
             if arg_type and not _is(arg_type, _UNKNOWN) and not _is(arg_type, _NUMERIC):
-                yield ctx.diagnostic(original, "FS103", f"{node.sql_name()} needs a number, not {arg_type.sql()}")
+                yield ctx.diagnostic(node, "FS103", f"{node.sql_name()} needs a number, not {arg_type.sql()}")
         elif isinstance(node, _ARITHMETIC):
             for side in (node.this, node.expression):
-                if side.type and _is(side.type, _TEXT):
-                    yield ctx.diagnostic(original, "FS103", f"arithmetic on text: {side.sql(dialect=FeatureSQL)} is {side.type.sql()}")
+                side_type = type_of(side)
+                if side_type and _is(side_type, _TEXT):
+                    yield ctx.diagnostic(node, "FS103", f"arithmetic on text: {side.sql(dialect=FeatureSQL)} is {side_type.sql()}")
                     break
         elif isinstance(node, _COMPARISONS):
             left, right = node.this, node.expression
             for a, b in ((left, right), (right, left)):
-                if a.type and _is(a.type, _NUMERIC) and isinstance(b, exp.Literal) and b.is_string and not _is_number_literal(b):
-                    yield ctx.diagnostic(original, "FS103", f"comparing a number with the string {b.sql()}")
+                a_type = type_of(a)
+                if a_type and _is(a_type, _NUMERIC) and isinstance(b, exp.Literal) and b.is_string and not _is_number_literal(b):
+                    yield ctx.diagnostic(node, "FS103", f"comparing a number with the string {b.sql()}")
                     break
-                if a.type and _is(a.type, _TEXT) and isinstance(b, exp.Literal) and b.is_number:
-                    yield ctx.diagnostic(original, "FS103", f"comparing text with the number {b.sql()}: quote it")
+                if a_type and _is(a_type, _TEXT) and isinstance(b, exp.Literal) and b.is_number:
+                    yield ctx.diagnostic(node, "FS103", f"comparing text with the number {b.sql()}: quote it")
                     break
         elif is_own_function(node, SECONDS_SINCE) and node.expressions:
-            arg_type = node.expressions[0].type
+            arg_type = type_of(node.expressions[0])
             if arg_type and not _is(arg_type, _UNKNOWN_OR_NULL) and not _is(arg_type, _TEMPORAL):
-                yield ctx.diagnostic(original, "FS103", f"SECONDS_SINCE needs a timestamp, not {arg_type.sql()}")
-    for original in ctx.filters:
-        ctype = twins[id(original)].type
+                yield ctx.diagnostic(node, "FS103", f"SECONDS_SINCE needs a timestamp, not {arg_type.sql()}")
+    for condition in ctx.filters:
+        ctype = type_of(condition)
         if ctype and not _is(ctype, _CONDITION):
-            yield ctx.diagnostic(original, "FS103", f"a filter must be a condition (BOOLEAN), not {ctype.sql()}")
+            yield ctx.diagnostic(condition, "FS103", f"a filter must be a condition (BOOLEAN), not {ctype.sql()}")
