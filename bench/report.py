@@ -226,6 +226,14 @@ def _checks_md(results: dict[str, Any]) -> str:
     return "\n".join(lines) or "- no pair of arms finished, nothing compared"
 
 
+def _caps(results: dict[str, Any]) -> str:
+    caps = results.get("memory_cap_mb")  # absent in results written before the caps were options
+    if not isinstance(caps, dict):
+        return ""
+    return (f" An arm is stopped above {caps['arms']:,.0f} MB RSS (Feast: {caps['feast']:,.0f} MB) or after "
+            f"its timeout.")
+
+
 def markdown(results: dict[str, Any]) -> str:
     ds, m = results["dataset"], results["machine"]
     profiles = "\n".join(f"- `{p}`" for p in results["profiles"]) or "- not taken (run with `--profile`)"
@@ -238,7 +246,7 @@ feature's source), {ds['engagements']:,} engagements (the label's source), a spi
 {ds['spine']:,} impressions (1 in 10), {ds['start']} to {ds['end']}. Each arm: {results['warmup']} warm-up run(s), then
 {results['repeat']} timed runs, each in its own process. Times are the arm's own work (data files
 to an in-memory result; no interpreter start-up), except validate, which is the whole CLI process.
-Peak RSS is the process's (wait4). Validate runs on {results['validate_files']:,} generated feature files.
+Peak RSS is the process's (wait4). Validate runs on {results['validate_files']:,} generated feature files.{_caps(results)}
 
 Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, load {m['load_avg_1m']} at the end (shared:
 read ratios, not seconds). Python {m['python']}, DuckDB {m['duckdb']}, pyarrow {m['pyarrow']},

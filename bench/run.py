@@ -169,6 +169,7 @@ def _checks(root: Path, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    global MEMORY_MB, FEAST_MEMORY_MB  # one cap for the whole run, read by _run_once
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--workload", default="duckdb",
                         help="comma-separated: duckdb (default: backfill, samples, floor, validate), "
@@ -187,9 +188,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-check", action="store_true",
                         help="write no results and compare nothing (a Flink arm's check re-runs its job into Parquet)")
     parser.add_argument("--profile", action="store_true", help="save EXPLAIN ANALYZE of the backfill arms")
+    parser.add_argument("--memory-mb", type=float, default=MEMORY_MB,
+                        help="RSS above which an arm is stopped; DuckDB's own default limit is 80%% of RAM, so "
+                             "at 100M raise this above it or DuckDB is stopped before it would spill")
+    parser.add_argument("--feast-memory-mb", type=float, default=FEAST_MEMORY_MB, help="the Feast arm's RSS cap")
     parser.add_argument("--freshness-seconds", type=float, default=60.0, help="workload 4: seconds of steady load")
     parser.add_argument("--freshness-rate", type=int, default=10_000, help="workload 4: events/s sent")
     args = parser.parse_args(argv)
+    MEMORY_MB, FEAST_MEMORY_MB = args.memory_mb, args.feast_memory_mb
 
     workloads = list(WORKLOADS) if args.workload == "all" else [w.strip() for w in args.workload.split(",") if w.strip()]
     unknown = [w for w in workloads if w not in WORKLOADS]
@@ -224,6 +230,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "repeat": args.repeat,
         "warmup": args.warmup,
         "validate_files": args.validate_files,
+        "memory_cap_mb": {"arms": MEMORY_MB, "feast": FEAST_MEMORY_MB},
         "machine": machine.describe(REPO, FEAST_PYTHON),
         "arms": arms,
         "ratios": report.ratios(arms),
