@@ -32,6 +32,8 @@ class Comparison:
     missing: list[str] = field(default_factory=list)
     mismatched: dict[str, int] = field(default_factory=dict)
     example: dict[str, Any] = field(default_factory=dict)
+    #: Which rows were compared one by one (the counts are always compared in full).
+    where: str = "true"
 
     @property
     def agree(self) -> bool:
@@ -41,8 +43,15 @@ class Comparison:
         return {**asdict(self), "agree": self.agree}
 
 
-def _normalized(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], order: list[str]) -> str:
-    types = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
+def _source(path: Path) -> str:
+    """A result file, or a folder of (day-partitioned) Parquet files, as a DuckDB table function."""
+    if path.is_dir():
+        return f"read_parquet('{path}/**/*.parquet', hive_partitioning = false)"
+    return f"read_parquet('{path}')"
+
+
+def _normalized(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], order: list[str], where: str) -> str:
+    types = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {_source(path)}").fetchall()}
 
     def norm(c: str) -> str:
         t = types[c].upper()
@@ -55,25 +64,31 @@ def _normalized(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], 
     keys = ", ".join(f'"{c}"' for c in order)
     return (
         f"SELECT row_number() OVER (ORDER BY {keys}) AS __rn, {', '.join(norm(c) for c in columns)} "
-        f"FROM read_parquet('{path}')"
+        f"FROM {_source(path)} WHERE {where}"
     )
 
 
-def compare(left: Path, right: Path, order: list[str], columns: list[str] | None = None) -> Comparison:
-    """Compare `columns` (default: every column of `left`) of two Parquet results."""
+def compare(left: Path, right: Path, order: list[str], columns: list[str] | None = None,
+            where: str = "true") -> Comparison:
+    """Compare `columns` (default: every column of `left`) of two Parquet results.
+
+    Row counts are always compared in full; the rows themselves only where
+    `where` holds (a sample of entities, when both sides are too large to
+    number and join in memory)."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    names = lambda p: [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{p}')").fetchall()]  # noqa: E731
+    names = lambda p: [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_source(p)}").fetchall()]  # noqa: E731
     left_cols, right_cols = names(left), names(right)
     wanted = columns or left_cols
     missing = [c for c in wanted if c not in left_cols or c not in right_cols]
     present = [c for c in wanted if c not in missing]
-    count = lambda p: int(con.execute(f"SELECT count(*) FROM read_parquet('{p}')").fetchall()[0][0])  # noqa: E731
+    count = lambda p: int(con.execute(f"SELECT count(*) FROM {_source(p)}").fetchall()[0][0])  # noqa: E731
     result = Comparison(left.stem, right.stem, count(left), count(right), len(present), missing)
     if result.rows_left != result.rows_right or not present:
         return result
-    con.execute(f"CREATE TEMP TABLE l AS {_normalized(con, left, present, order)}")
-    con.execute(f"CREATE TEMP TABLE r AS {_normalized(con, right, present, order)}")
+    con.execute(f"CREATE TEMP TABLE l AS {_normalized(con, left, present, order, where)}")
+    con.execute(f"CREATE TEMP TABLE r AS {_normalized(con, right, present, order, where)}")
+    result.where = where
     types = {row[0]: str(row[1]) for row in con.execute("DESCRIBE l").fetchall()}
 
     def same(c: str) -> str:

@@ -42,6 +42,20 @@ def _write(result: Any, path: Path) -> None:
     temp.replace(path)
 
 
+def _keep(written: Path, result_path: Path | None) -> None:
+    """Files an arm wrote become its result (a folder named like the file results), or go."""
+    import shutil
+
+    if result_path is None:
+        shutil.rmtree(written, ignore_errors=True)
+        return
+    if result_path.is_dir():
+        shutil.rmtree(result_path)
+    else:
+        result_path.unlink(missing_ok=True)
+    written.rename(result_path)
+
+
 def main(argv: list[str]) -> None:
     from bench.arms import load
 
@@ -51,7 +65,10 @@ def main(argv: list[str]) -> None:
     began = time.perf_counter()
     result = run()
     seconds = time.perf_counter() - began
-    if result_path is not None:  # after the clock stops: writing is not the arm's work
+    written = getattr(result, "path", None)  # a bench.arms.Written: the arm wrote Parquet files itself
+    if written is not None:
+        _keep(written, result_path)
+    elif result_path is not None:  # after the clock stops: writing is not the arm's work
         # An arm whose timed run keeps no rows (a Flink job into a blackhole) makes them on request.
         _write(result.result() if hasattr(result, "result") else result, result_path)
     extra = getattr(result, "extra", {})  # arm-specific numbers for the report (e.g. Flink start-up)

@@ -76,3 +76,36 @@ def test_freshness_latency_matches_rows_by_user_and_event_time() -> None:
 
     assert sorted(latency.tolist()) == [200, 300]  # user 1 at 1,000: its first arrival (1,200)
     assert missing == 1  # user 1 at 1,500 got no row
+
+
+def test_backfill_into_files_agrees_and_the_sampled_check_still_catches_a_difference(tmp_path: Path) -> None:
+    """The 100M form of workload 1 at a tiny size: both arms write day-partitioned Parquet
+    folders, which are compared; a comparison of a sample of users still sees a changed value."""
+    from bench import check
+
+    results = main([
+        "--workload", "backfill-files", "--size", "5k", "--repeat", "1", "--warmup", "0",
+        "--data-dir", str(tmp_path / "data"), "--results-dir", str(tmp_path / "results"), "--name", "files",
+    ])
+    assert all(arm["status"] == "ok" for arm in results["arms"].values()), results["arms"]
+    (compared,) = results["checks"]
+    assert compared["agree"] and compared["rows_left"] > 1000 and compared["where"] == "true", compared
+    assert results["ratios"]["backfill_files_featuresql_over_handwritten"] > 0
+
+    ours = tmp_path / "data" / "5k-default" / "results" / "backfill_files.featuresql.parquet"
+    assert ours.is_dir() and any(p.name.startswith("dt=") for p in ours.iterdir())
+    sampled = "hash(user_id) % 2 = 0"
+    assert check.compare(ours, ours.with_name("backfill_files.duckdb_sql.parquet"), ["user_id", "event_time"],
+                         where=sampled).agree
+    # One changed value in a sampled user's row must show.
+    import duckdb
+
+    changed = tmp_path / "changed.parquet"
+    rows = f"read_parquet('{ours}/**/*.parquet', hive_partitioning = false)"
+    duckdb.execute(
+        f"COPY (WITH first AS (SELECT user_id, event_time FROM {rows} WHERE {sampled} ORDER BY ALL LIMIT 1) "
+        f"SELECT r.* REPLACE (CASE WHEN f.user_id IS NULL THEN r.imps_7d ELSE r.imps_7d + 1 END AS imps_7d) "
+        f"FROM {rows} r LEFT JOIN first f USING (user_id, event_time)) TO '{changed}'"
+    )
+    found = check.compare(ours, changed, ["user_id", "event_time"], columns=None, where=sampled)
+    assert not found.agree and found.mismatched == {"imps_7d": 1}, found

@@ -3,12 +3,15 @@ own virtualenv, which has neither featuresql nor this repo's dependencies.
 
 An arm is a function `arm(root) -> run`: it does untimed set-up for the
 dataset at `root` (a bench project folder) and returns `run`, the timed part,
-which returns the result as a pyarrow Table or a pandas DataFrame.
+which returns the result as a pyarrow Table or a pandas DataFrame, or, for
+results too large to hold in memory (the update log at 100M events is about
+25 GB as Arrow), a `Written`: Parquet files the timed part wrote itself.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +21,9 @@ from typing import Any
 ARMS: dict[str, str] = {
     "backfill.featuresql": "featuresql_arms:backfill",
     "backfill.duckdb_sql": "handwritten:backfill",
+    # Workload 1 into day-partitioned Parquet files, as `featuresql backfill` writes them.
+    "backfill_files.featuresql": "featuresql_arms:backfill_files",
+    "backfill_files.duckdb_sql": "handwritten:backfill_files",
     "samples.featuresql": "featuresql_arms:samples",
     "samples.duckdb_sql": "handwritten:samples",
     "samples.pandas": "pandas_arm:samples",
@@ -27,6 +33,14 @@ ARMS: dict[str, str] = {
     "flink.featuresql": "flink_arms:generated",
     "flink.handwritten_sql": "flink_arms:handwritten",
 }
+
+@dataclass(frozen=True)
+class Written:
+    """A result an arm wrote as Parquet files under `path` (a folder) during its timed run."""
+
+    path: Path
+    num_rows: int
+
 
 # The dataset's time range; bench/data.py writes the data with these.
 START = datetime(2026, 1, 5)

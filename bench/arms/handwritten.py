@@ -7,13 +7,14 @@ the TIMESTAMP with INTERVAL bounds, the idiomatic hand-written spelling.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from bench.arms import END, START, table
+from bench.arms import END, START, Written, table
 
 # window name -> length in milliseconds
 WINDOWS = {"10m": 600_000, "1h": 3_600_000, "1d": 86_400_000, "7d": 604_800_000}
@@ -146,6 +147,24 @@ def _runner(query: str) -> Callable[[], pa.Table]:
 
 def backfill(root: Path) -> Callable[[], pa.Table]:
     return _runner(backfill_sql(root))
+
+
+def backfill_files(root: Path) -> Callable[[], Written]:
+    """The same query into day-partitioned zstd Parquet, as featuresql's writer lays it out."""
+    out = root / "results" / ".backfill_files.duckdb_sql"
+    shutil.rmtree(out, ignore_errors=True)
+    query = backfill_sql(root)
+
+    def run() -> Written:
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        (rows,) = con.execute(
+            f"COPY (SELECT *, strftime(event_time, '%Y-%m-%d') AS dt FROM ({query})) TO '{out}' "
+            "(FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd)"
+        ).fetchone()
+        return Written(out, int(rows))
+
+    return run
 
 
 def samples(root: Path) -> Callable[[], pa.Table]:
