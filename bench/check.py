@@ -83,12 +83,11 @@ def compare(left: Path, right: Path, order: list[str], columns: list[str] | None
     missing = [c for c in wanted if c not in left_cols or c not in right_cols]
     present = [c for c in wanted if c not in missing]
     count = lambda p: int(con.execute(f"SELECT count(*) FROM {_source(p)}").fetchall()[0][0])  # noqa: E731
-    result = Comparison(left.stem, right.stem, count(left), count(right), len(present), missing)
+    result = Comparison(left.stem, right.stem, count(left), count(right), len(present), missing, where=where)
     if result.rows_left != result.rows_right or not present:
         return result
     con.execute(f"CREATE TEMP TABLE l AS {_normalized(con, left, present, order, where)}")
     con.execute(f"CREATE TEMP TABLE r AS {_normalized(con, right, present, order, where)}")
-    result.where = where
     types = {row[0]: str(row[1]) for row in con.execute("DESCRIBE l").fetchall()}
 
     def same(c: str) -> str:

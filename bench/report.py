@@ -75,10 +75,9 @@ def _per_second(arms: dict[str, dict[str, Any]], name: str) -> float | None:
 def ratios(arms: dict[str, dict[str, Any]]) -> dict[str, Any]:
     fsql_backfill = _median(arms, "backfill.featuresql")
     hand = [m for m in (_median(arms, "samples.duckdb_sql"), _median(arms, "samples.pandas")) if m is not None]
-    rows = arms.get("backfill.featuresql", {}).get("rows")
     return {
         "backfill_featuresql_over_handwritten": _ratio(fsql_backfill, _median(arms, "backfill.duckdb_sql")),
-        "backfill_events_per_second": rows / fsql_backfill if rows and fsql_backfill else None,
+        "backfill_events_per_second": _per_second(arms, "backfill.featuresql"),
         "backfill_featuresql_over_floor": _ratio(fsql_backfill, _median(arms, "floor.duckdb_scan")),
         "backfill_files_featuresql_over_handwritten": _ratio(_median(arms, "backfill_files.featuresql"),
                                                              _median(arms, "backfill_files.duckdb_sql")),

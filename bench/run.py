@@ -82,9 +82,14 @@ def _prepare(name: str, root: Path, validate_files: int, check: bool = True) -> 
     return command, plain, result
 
 
+def _memory_cap(name: str, caps: tuple[float, float]) -> float:
+    """The RSS cap of an arm, from (every arm's, Feast's)."""
+    return caps[1] if name == "samples.feast" else caps[0]
+
+
 def _run_once(name: str, command: list[str], plain: list[str], i: int, warmup: int, repeat: int,
-              timeout: float) -> runner.Run:
-    memory = FEAST_MEMORY_MB if name == "samples.feast" else MEMORY_MB
+              timeout: float, caps: tuple[float, float]) -> runner.Run:
+    memory = _memory_cap(name, caps)
     last = runner.run(command if i == 0 else plain, REPO, timeout, memory)
     label = "warm-up" if i < warmup else f"run {i - warmup + 1}/{repeat}"
     print(f"[bench] {name}: {label}: {last.status} {last.seconds if last.seconds is not None else last.wall:.2f} s, "
@@ -102,13 +107,13 @@ def _extras(runs: list[runner.Run]) -> dict[str, list[float]]:
 
 
 def run_arm(name: str, root: Path, repeat: int, timeout: float, warmup: int = 1, validate_files: int = VALIDATE_FILES,
-            check: bool = True) -> dict[str, Any]:
+            check: bool = True, caps: tuple[float, float] = (MEMORY_MB, FEAST_MEMORY_MB)) -> dict[str, Any]:
     command, plain, _ = _prepare(name, root, validate_files, check)
     if command is None:
         return {"arm": name, "runs": [], "status": f"not run: {FEAST_PYTHON} is missing (make bench-feast)"}
     runs: list[runner.Run] = []
     for i in range(warmup + repeat):
-        runs.append(_run_once(name, command, plain, i, warmup, repeat, timeout))
+        runs.append(_run_once(name, command, plain, i, warmup, repeat, timeout, caps))
         if runs[-1].status != "ok" and i == 0:
             break  # an arm that cannot finish once is not run again
     warm = runs[0] if warmup else None
@@ -116,7 +121,8 @@ def run_arm(name: str, root: Path, repeat: int, timeout: float, warmup: int = 1,
 
 
 def run_interleaved(names: list[str], root: Path, repeat: int, timeout: float, warmup: int = 1,
-                    check: bool = True) -> dict[str, dict[str, Any]]:
+                    check: bool = True, caps: tuple[float, float] = (MEMORY_MB, FEAST_MEMORY_MB)
+                    ) -> dict[str, dict[str, Any]]:
     """Arms run in turns (A, B, A, B, ...): on a shared machine whose load drifts over
     minutes, each timed run of one arm has a neighbour of the other taken under the
     same load, and their ratio is what the report reads (workload 3)."""
@@ -127,7 +133,7 @@ def run_interleaved(names: list[str], root: Path, repeat: int, timeout: float, w
             command, plain, _ = prepared[name]
             if i and runs[name][0].status != "ok":
                 continue  # an arm that cannot finish once is not run again
-            runs[name].append(_run_once(name, command or [], plain, i, warmup, repeat, timeout))
+            runs[name].append(_run_once(name, command or [], plain, i, warmup, repeat, timeout, caps))
     return {name: _summary(name, runs[name][0] if warmup else None, runs[name][warmup:] if warmup else runs[name])
             for name in names}
 
@@ -179,7 +185,6 @@ def _checks(root: Path, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    global MEMORY_MB, FEAST_MEMORY_MB  # one cap for the whole run, read by _run_once
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--workload", default="duckdb",
                         help="comma-separated: duckdb (default: backfill, samples, floor, validate), "
@@ -206,7 +211,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--freshness-seconds", type=float, default=60.0, help="workload 4: seconds of steady load")
     parser.add_argument("--freshness-rate", type=int, default=10_000, help="workload 4: events/s sent")
     args = parser.parse_args(argv)
-    MEMORY_MB, FEAST_MEMORY_MB = args.memory_mb, args.feast_memory_mb
+    caps = (args.memory_mb, args.feast_memory_mb)
 
     workloads = list(WORKLOADS) if args.workload == "all" else [w.strip() for w in args.workload.split(",") if w.strip()]
     unknown = [w for w in workloads if w not in WORKLOADS]
@@ -221,10 +226,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "samples.feast" in names and not update_log(dataset.root).exists() and "backfill.featuresql" not in names:
         names.insert(0, "backfill.featuresql")
     flink_arms = [n for n in names if n.startswith("flink.")]
-    arms = {name: run_arm(name, dataset.root, args.repeat, args.timeout, args.warmup, args.validate_files, not args.no_check)
+    arms = {name: run_arm(name, dataset.root, args.repeat, args.timeout, args.warmup, args.validate_files, not args.no_check,
+                          caps)
             for name in names if name not in flink_arms}
     if flink_arms:
-        arms.update(run_interleaved(flink_arms, dataset.root, args.repeat, args.timeout, args.warmup, not args.no_check))
+        arms.update(run_interleaved(flink_arms, dataset.root, args.repeat, args.timeout, args.warmup, not args.no_check,
+                                    caps))
     freshness_results = None
     if "freshness" in workloads:
         from bench import freshness
@@ -241,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "repeat": args.repeat,
         "warmup": args.warmup,
         "validate_files": args.validate_files,
-        "memory_cap_mb": {"arms": MEMORY_MB, "feast": FEAST_MEMORY_MB},
+        "memory_cap_mb": {"arms": caps[0], "feast": caps[1]},
         "machine": machine.describe(REPO, FEAST_PYTHON),
         "arms": arms,
         "ratios": report.ratios(arms),

@@ -59,11 +59,7 @@ def _names(value: Value) -> tuple[Item, ...]:
 
 def _spelling(node: Item) -> str:
     """What a window or horizon value says: a duration or word as written, anything else as text."""
-    if isinstance(node, Duration):
-        return node.text
-    if isinstance(node, Word):
-        return node.text
-    return header_sql(node)
+    return node.text if isinstance(node, (Duration, Word)) else header_sql(node)
 
 
 def _identifiers(parsed: ParsedFile, prop: Property, what: str) -> tuple[tuple[str, ...], list[Diagnostic]]:

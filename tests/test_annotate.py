@@ -13,7 +13,7 @@ from sqlglot import exp
 from featuresql import Project
 from featuresql.parse.dialect import FeatureSQL
 from featuresql.rules.annotate import annotate
-from helpers import REPO_ROOT
+from helpers import copy_example_project
 
 # Casts, FILTER, arithmetic, a comparison and a CASE: everything the type rules and the plan read.
 QUERY = """FEATURE typed_things (entity user_id, windows (1h));
@@ -39,12 +39,7 @@ def _fingerprint(query: exp.Expr) -> list[tuple[str, str, object, dict]]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    root = tmp_path_factory.mktemp("annotate")
-    for part in ("catalogs", "sql"):
-        for source in (REPO_ROOT / part).rglob("*.sql"):
-            target = root / source.relative_to(REPO_ROOT)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(source.read_text())
+    root = copy_example_project(tmp_path_factory.mktemp("annotate") / "project")
     (root / "sql" / "features" / "typed_things.sql").write_text(QUERY)
     project = Project(root)
     assert project.validate() == []

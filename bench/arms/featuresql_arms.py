@@ -6,6 +6,7 @@ project, checking the data files, compiling, DuckDB, Arrow result).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,8 +26,6 @@ def backfill(root: Path) -> Callable[[], pa.Table]:
 
 def backfill_files(root: Path) -> Callable[[], Written]:
     """`featuresql backfill bench_user --out ...`: the update log into day partitions, atomically."""
-    import shutil
-
     from featuresql import Project
 
     out = root / "results" / ".backfill_files.featuresql"

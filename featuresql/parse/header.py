@@ -158,6 +158,20 @@ def read_header(chunk: Sequence[Token], sql: str) -> Header:
     return _HeaderReader(chunk, sql).header()
 
 
+def parse_error(token: Token, sql: str, message: str) -> ParseError:
+    """A ParseError at `token`, built the way sqlglot's parser builds its own."""
+    formatted, start_context, highlight, end_context = highlight_sql(sql, [(token.start, token.end)])
+    return ParseError.new(
+        f"{message}. Line {token.line}, Col: {token.col}.\n  {formatted}",
+        description=message,
+        line=token.line,
+        col=token.col,
+        start_context=start_context,
+        highlight=highlight,
+        end_context=end_context,
+    )
+
+
 class _HeaderReader:
     """A cursor over one statement's tokens, with the few moves the header grammar needs.
 
@@ -194,17 +208,7 @@ class _HeaderReader:
         return False
 
     def error(self, message: str) -> ParseError:
-        token = self.curr or self.prev or Token.string("")
-        formatted, start_context, highlight, end_context = highlight_sql(self.sql, [(token.start, token.end)])
-        return ParseError.new(
-            f"{message}. Line {token.line}, Col: {token.col}.\n  {formatted}",
-            description=message,
-            line=token.line,
-            col=token.col,
-            start_context=start_context,
-            highlight=highlight,
-            end_context=end_context,
-        )
+        return parse_error(self.curr or self.prev or Token.string(""), self.sql, message)
 
     def header(self) -> Header:
         kind_token = self.tokens[0]

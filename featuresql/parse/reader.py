@@ -20,7 +20,7 @@ from sqlglot.tokens import Token, TokenType
 
 from featuresql.diagnostics import Diagnostic
 from featuresql.parse.dialect import FeatureSQL
-from featuresql.parse.header import Header, HeaderNode, Pos, is_header, read_header
+from featuresql.parse.header import Header, HeaderNode, Pos, is_header, parse_error, read_header
 from featuresql.templating import RenderedSource
 
 #: A statement of a project file: a header or a SQL statement.
@@ -134,13 +134,9 @@ def _sql_statements(tokens: list[Token], sql: str) -> list[Statement]:
         # missing its right side), the compiled build raises TypeError while
         # building the node. The last token consumed is where it gave up.
         last = parser._prev or tokens[-1]
-        raise _parse_error_at(last, f"cannot parse the expression ending at {last.text!r}") from err
+        raise parse_error(last, sql, f"cannot parse the expression ending at {last.text!r}") from err
     # A trailing comment after the last `;` parses as a bare Semicolon node.
     return [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
-
-
-def _parse_error_at(token: Token, description: str) -> ParseError:
-    return ParseError(description, errors=[{"description": description, "line": token.line, "col": token.col, "highlight": token.text}])
 
 
 def _token_error_position(source: RenderedSource, message: str) -> tuple[int, int]:
