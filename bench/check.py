@@ -127,6 +127,33 @@ def feast_reference(root: Path, out: Path) -> int:
     return int(con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0])
 
 
+def feast_join_rows(root: Path) -> int:
+    """How many rows Feast's point-in-time join materialises before it keeps the latest one.
+
+    Feast 0.67's ibis-based stores (DuckDB among them) join each entity row to every
+    feature row of its key with time <= t (and within the TTL, longer than the data
+    here), then keep the latest by ROW_NUMBER. Per spine row that is the number of
+    update-log rows of its user up to t: the running count at the ASOF match, summed here.
+    """
+    from bench.arms import END, START, table, update_log
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return int(con.execute(
+        f"""WITH log AS (
+  -- RANGE, not ROW_NUMBER: rows at the same time all count, whichever of them ASOF matches.
+  SELECT user_id, event_time, count(*) OVER (PARTITION BY user_id ORDER BY event_time
+                                             RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rank
+  FROM read_parquet('{update_log(root)}')
+), spine AS (
+  SELECT user_id, event_time FROM read_parquet('{table(root, "spine")}')
+  WHERE user_id IS NOT NULL AND event_time >= TIMESTAMP '{START}' AND event_time < TIMESTAMP '{END}'
+)
+SELECT coalesce(sum(l.rank), 0) FROM spine s ASOF LEFT JOIN log l
+  ON s.user_id = l.user_id AND s.event_time >= l.event_time"""
+    ).fetchall()[0][0])
+
+
 def same_rows_share(left: Path, right: Path, key: str, columns: list[str]) -> float:
     """The share of `left`'s rows whose `columns` all equal `right`'s row with the same `key`."""
     con = duckdb.connect()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -51,6 +52,13 @@ def _status_mb(pid: int) -> dict[str, float]:
     return found
 
 
+def _error_line(stderr: str) -> str:
+    """The exception line of a traceback (a message may go on for lines of hints after it), else the last line."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b.*:", line)]
+    return (raised or lines or [""])[-1][:300]
+
+
 def run(cmd: list[str], cwd: Path, timeout: float, memory_mb: float, env: dict[str, str] | None = None) -> Run:
     """Run `cmd`; if its last stdout line is JSON with `seconds`/`rows`, keep them."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -85,7 +93,7 @@ def run(cmd: list[str], cwd: Path, timeout: float, memory_mb: float, env: dict[s
         result.detail = f"killed above {memory_mb:.0f} MB RSS"
     elif code != 0:
         result.status = "error"
-        result.detail = (stderr.strip().splitlines() or [f"exit {code}"])[-1][:300]
+        result.detail = _error_line(stderr) or f"exit {code}"
     else:
         lines = stdout.strip().splitlines()
         try:

@@ -78,6 +78,15 @@ def test_freshness_latency_matches_rows_by_user_and_event_time() -> None:
     assert missing == 1  # user 1 at 1,500 got no row
 
 
+def test_freshness_settings_are_picked_by_name_and_an_unknown_name_is_an_error() -> None:
+    from bench.freshness import SETTINGS, pick
+
+    assert pick("") == SETTINGS
+    assert [s.name for s in pick(f" {SETTINGS[-1].name}, {SETTINGS[0].name}")] == [SETTINGS[0].name, SETTINGS[-1].name]
+    with pytest.raises(SystemExit, match="unknown freshness setting"):
+        pick("wm0_ckpt0")
+
+
 def test_backfill_into_files_agrees_and_the_sampled_check_still_catches_a_difference(tmp_path: Path) -> None:
     """The 100M form of workload 1 at a tiny size: both arms write day-partitioned Parquet
     folders, which are compared; a comparison of a sample of users still sees a changed value."""
@@ -109,3 +118,35 @@ def test_backfill_into_files_agrees_and_the_sampled_check_still_catches_a_differ
     )
     found = check.compare(ours, changed, ["user_id", "event_time"], columns=None, where=sampled)
     assert not found.agree and found.mismatched == {"imps_7d": 1}, found
+
+
+def test_feast_join_rows_counts_every_earlier_row_of_the_user_ties_included(tmp_path: Path) -> None:
+    """The size of Feast's range join, reported as what limits it, equals a brute-force count of
+    (spine row, update-log row) pairs with the same user and log time <= spine time."""
+    import itertools
+    import random
+    from datetime import timedelta
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bench import check
+    from bench.arms import START
+
+    rng = random.Random(7)
+    moments = [START + timedelta(minutes=m) for m in range(0, 60, 5)]  # few moments: many ties
+    log = [(rng.choice("abc"), rng.choice(moments)) for _ in range(60)]
+    spine = [(rng.choice(["a", "b", "c", "d", None]), rng.choice(moments + [START - timedelta(days=1)]))
+             for _ in range(40)]
+    (tmp_path / "results").mkdir()
+    (tmp_path / "data" / "spine").mkdir(parents=True)
+    pq.write_table(pa.table({"user_id": [u for u, _ in log], "event_time": [t for _, t in log]}),
+                   tmp_path / "results" / "backfill.featuresql.parquet")
+    pq.write_table(pa.table({"user_id": [u for u, _ in spine], "event_time": [t for _, t in spine]}),
+                   tmp_path / "data" / "spine" / "part.parquet")
+
+    expected = sum(1 for (su, st), (lu, lt) in itertools.product(spine, log)
+                   if su is not None and st >= START and su == lu and lt <= st)
+
+    assert expected > 0
+    assert check.feast_join_rows(tmp_path) == expected

@@ -12,6 +12,7 @@ Untimed set-up: the feature repo, its registry and `apply`.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +24,10 @@ from bench.arms import END, START, table, update_log
 
 PREFIXES = ["imps", "top_imps", "deep_imps", "pos_sum", "pos_avg", "pos_min", "pos_max", "top_share"]
 WINDOWS = ["10m", "1h", "1d", "7d"]
+#: `--feast-duckdb-memory-mb`: DuckDB's memory_limit under Feast. Unset, DuckDB may take 80% of
+#: the machine's memory before it spills, so Feast's range join meets the arm's RSS cap first.
+FEAST_DUCKDB_MEMORY_ENV = "BENCH_FEAST_DUCKDB_MEMORY_MB"
+SPILL_LIMIT_GB = 40
 _YAML = """project: bench
 registry: {registry}
 provider: local
@@ -59,6 +64,19 @@ def samples(root: Path) -> Callable[[], pd.DataFrame]:
         source=FileSource(path=str(update_log(root)), timestamp_field="event_time"),
     )
     store.apply([user, view])
+    import ibis
+
+    # Feast's DuckDB offline store runs on ibis's default backend (an in-memory DuckDB), which
+    # spills to `.tmp` in the working directory: here, a folder of the dataset instead, emptied
+    # first (a run stopped at the RSS cap leaves its files behind), and bounded, because a full
+    # disk would stop every other process on the machine, not just this arm.
+    backend = ibis.get_backend()
+    spill = root / "feast_spill"
+    shutil.rmtree(spill, ignore_errors=True)
+    backend.raw_sql(f"SET temp_directory = '{spill}'")
+    backend.raw_sql(f"SET max_temp_directory_size = '{SPILL_LIMIT_GB}GB'")
+    if os.environ.get(FEAST_DUCKDB_MEMORY_ENV):
+        backend.raw_sql(f"SET memory_limit = '{os.environ[FEAST_DUCKDB_MEMORY_ENV]}MB'")
     refs = [f"bench_user:{n}" for n in feature_names()]
 
     def run() -> pd.DataFrame:
@@ -70,3 +88,25 @@ def samples(root: Path) -> Callable[[], pd.DataFrame]:
         return store.get_historical_features(entity_df=spine, features=refs).to_df()
 
     return run
+
+
+def profile(root: Path, out: Path) -> None:
+    """Run the Feast arm once with DuckDB's profiler on; its plan tree (operators, rows,
+    seconds) for the last query, the point-in-time join, is written to `out`."""
+    import ibis
+
+    run = samples(root)
+    backend = ibis.get_backend()
+    backend.raw_sql("SET enable_profiling = 'query_tree'")
+    backend.raw_sql(f"SET profiling_output = '{out}'")
+    run()
+    backend.raw_sql("SET enable_profiling = 'no_output'")
+
+
+if __name__ == "__main__":
+    import sys
+
+    # bench/.feast-venv/bin/python -m bench.arms.feast_arm profile DATASET_ROOT OUT.txt
+    if len(sys.argv) != 4 or sys.argv[1] != "profile":
+        raise SystemExit("usage: python -m bench.arms.feast_arm profile DATASET_ROOT OUT")
+    profile(Path(sys.argv[2]), Path(sys.argv[3]))
