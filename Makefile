@@ -42,7 +42,7 @@ $(FEAST_VENV)/.installed:
 
 bench: setup
 	-$(MAKE) bench-feast
-	nice -n 10 $(PY) -m bench --size $(SIZE) --skew $(SKEW) --repeat $(REPEAT) --feast-duckdb-memory-mb $(FEAST_DUCKDB_MB)
+	nice -n 10 $(PY) -m bench --size $(SIZE) --skew $(SKEW) --repeat $(REPEAT) $(if $(FEAST_DUCKDB_MB),--feast-duckdb-memory-mb $(FEAST_DUCKDB_MB))
 
 # Workloads 3 and 4 (opt-in, ~20 min): Flink throughput at 50k events, then Kafka freshness.
 # Not niced: the freshness workload measures latency. `python -m bench --workload flink --size 1m` for the real number.

@@ -127,8 +127,9 @@ def feast_reference(root: Path, out: Path) -> int:
     return int(con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0])
 
 
-def feast_join_rows(root: Path) -> int:
-    """How many rows Feast's point-in-time join materialises before it keeps the latest one.
+def feast_join_rows(root: Path) -> tuple[int, int]:
+    """The spine rows Feast is given (a user, a time in range) and how many rows its
+    point-in-time join materialises for them before it keeps the latest one.
 
     Feast 0.67's ibis-based stores (DuckDB among them) join each entity row to every
     feature row of its key with time <= t (and within the TTL, longer than the data
@@ -139,7 +140,7 @@ def feast_join_rows(root: Path) -> int:
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    return int(con.execute(
+    spine_rows, join_rows = con.execute(
         f"""WITH log AS (
   -- RANGE, not ROW_NUMBER: rows at the same time all count, whichever of them ASOF matches.
   SELECT user_id, event_time, count(*) OVER (PARTITION BY user_id ORDER BY event_time
@@ -149,9 +150,10 @@ def feast_join_rows(root: Path) -> int:
   SELECT user_id, event_time FROM read_parquet('{table(root, "spine")}')
   WHERE user_id IS NOT NULL AND event_time >= TIMESTAMP '{START}' AND event_time < TIMESTAMP '{END}'
 )
-SELECT coalesce(sum(l.rank), 0) FROM spine s ASOF LEFT JOIN log l
+SELECT count(*), coalesce(sum(l.rank), 0) FROM spine s ASOF LEFT JOIN log l
   ON s.user_id = l.user_id AND s.event_time >= l.event_time"""
-    ).fetchall()[0][0])
+    ).fetchall()[0]
+    return int(spine_rows), int(join_rows)
 
 
 def same_rows_share(left: Path, right: Path, key: str, columns: list[str]) -> float:

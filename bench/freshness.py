@@ -79,6 +79,11 @@ def _key(user: int, millis: int) -> int:
     return (user << _USER_SHIFT) | millis
 
 
+def _millis(keys: Any) -> Any:
+    """The event times (ms) of keys made by `_key`."""
+    return keys & ((1 << _USER_SHIFT) - 1)
+
+
 # -- the producer and consumer processes ---------------------------------------------------
 
 
@@ -231,13 +236,13 @@ def _latencies(sent: Any, received: Any, times: str) -> tuple[Any, int]:
     keys, at = keys[first], at[first]
     index = np.clip(np.searchsorted(keys, sent), 0, len(keys) - 1)
     found = keys[index] == sent
-    latency = at[index[found]] - (sent[found] & ((1 << _USER_SHIFT) - 1))
+    latency = at[index[found]] - _millis(sent[found])
     return latency, int((~found).sum())
 
 
 def _settled(sent: Any, latency_by_event: Any, window: tuple[int, int]) -> Any:
     """Latencies (ms) of the events sent after the first fifth of the measured window that got a row."""
-    times = sent & ((1 << _USER_SHIFT) - 1)
+    times = _millis(sent)
     picked = latency_by_event[times >= window[0] + (window[1] - window[0]) / 5]
     return picked[picked >= 0]
 
@@ -246,7 +251,7 @@ def _trend(sent: Any, latency_by_event: Any, window: tuple[int, int]) -> list[fl
     """p50 latency (s) per tenth of the measured window: flat if the job held the rate, rising if it fell behind."""
     import numpy as np
 
-    times = sent & ((1 << _USER_SHIFT) - 1)
+    times = _millis(sent)
     edges = np.linspace(window[0], window[1], 11)
     found = []
     for lo, hi in zip(edges[:-1], edges[1:]):

@@ -249,10 +249,11 @@ def _feast_join(results: dict[str, Any]) -> str:
     rows = feast.get("join_rows")
     if not rows or str(feast.get("status", "")).startswith("not run"):
         return ""
-    spine = max(results["dataset"]["spine"], 1)
+    # The entity rows Feast is given (a user, a time in range); older results lack the count.
+    spine = max(feast.get("join_spine_rows") or results["dataset"]["spine"], 1)
     return (f"\n\nWhat limits Feast: its point-in-time join is a range join (each spine row joined to every "
             f"update-log row of its user up to t, then ROW_NUMBER keeps the latest), which materialises "
-            f"{rows:,} rows of 34 columns here ({rows / spine:,.0f} per spine row; about "
+            f"{rows:,} rows of 34 columns (user, time, 32 features) here ({rows / spine:,.0f} per spine row; about "
             f"{rows * 34 * 8 / 1e9:,.1f} GB at 8 bytes a value). featuresql and DuckDB's ASOF JOIN read each "
             f"update-log row once.")
 
@@ -261,8 +262,10 @@ def _caps(results: dict[str, Any]) -> str:
     caps = results.get("memory_cap_mb")  # absent in results written before the caps were options
     if not isinstance(caps, dict):
         return ""
+    spill = (f" DuckDB under Feast had a memory_limit of {caps['feast_duckdb']:,.0f} MB (it spills past it)."
+             if caps.get("feast_duckdb") else "")
     return (f" An arm is stopped above {caps['arms']:,.0f} MB RSS (Feast: {caps['feast']:,.0f} MB) or after "
-            f"its timeout.")
+            f"its timeout.{spill}")
 
 
 def markdown(results: dict[str, Any]) -> str:

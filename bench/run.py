@@ -8,13 +8,13 @@ import json
 import os
 import statistics
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench import check, data, machine, report, runner
-from bench.arms import ARMS, update_log
-from bench.arms.feast_arm import FEAST_DUCKDB_MEMORY_ENV
+from bench.arms import ARMS, FEAST_DUCKDB_MEMORY_ENV, update_log
 
 REPO = data.BENCH_DIR.parent
 FEAST_PYTHON = data.BENCH_DIR / ".feast-venv" / "bin" / "python"
@@ -22,6 +22,25 @@ VALIDATE_FILES = 1000
 # Memory caps (MB RSS): Feast's is the one issue 6 asks for; the rest only stop a runaway.
 FEAST_MEMORY_MB = 8_000
 MEMORY_MB = 16_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an arm's process may use: RSS caps (every arm's, Feast's) and DuckDB's memory_limit
+    under Feast (None: as Feast ships, DuckDB may take 80% of RAM before it spills)."""
+
+    memory_mb: float = MEMORY_MB
+    feast_memory_mb: float = FEAST_MEMORY_MB
+    feast_duckdb_memory_mb: float | None = None
+
+    def cap(self, name: str) -> float:
+        return self.feast_memory_mb if name == "samples.feast" else self.memory_mb
+
+    def env(self, name: str) -> dict[str, str] | None:
+        """The environment of the arm's process: only the Feast arm's differs."""
+        if name != "samples.feast" or not self.feast_duckdb_memory_mb:
+            return None
+        return {**os.environ, FEAST_DUCKDB_MEMORY_ENV: f"{self.feast_duckdb_memory_mb:.0f}"}
 LARGE_RESULT_ROWS = 20_000_000
 #: Which arms each workload runs. `duckdb` (1, 2, 5, 6) is the default; `flink` (3) and
 #: `freshness` (4) are opt-in: each Flink process starts a JVM and a mini-cluster.
@@ -84,15 +103,10 @@ def _prepare(name: str, root: Path, validate_files: int, check: bool = True) -> 
     return command, plain, result
 
 
-def _memory_cap(name: str, caps: tuple[float, float]) -> float:
-    """The RSS cap of an arm, from (every arm's, Feast's)."""
-    return caps[1] if name == "samples.feast" else caps[0]
-
-
 def _run_once(name: str, command: list[str], plain: list[str], i: int, warmup: int, repeat: int,
-              timeout: float, caps: tuple[float, float]) -> runner.Run:
-    memory = _memory_cap(name, caps)
-    last = runner.run(command if i == 0 else plain, REPO, timeout, memory)
+              timeout: float, limits: Limits) -> runner.Run:
+    memory = limits.cap(name)
+    last = runner.run(command if i == 0 else plain, REPO, timeout, memory, env=limits.env(name))
     label = "warm-up" if i < warmup else f"run {i - warmup + 1}/{repeat}"
     print(f"[bench] {name}: {label}: {last.status} {last.seconds if last.seconds is not None else last.wall:.2f} s, "
           f"{last.peak_rss_mb:.0f} MB {last.detail if last.status != 'ok' else ''}", flush=True)
@@ -109,13 +123,13 @@ def _extras(runs: list[runner.Run]) -> dict[str, list[float]]:
 
 
 def run_arm(name: str, root: Path, repeat: int, timeout: float, warmup: int = 1, validate_files: int = VALIDATE_FILES,
-            check: bool = True, caps: tuple[float, float] = (MEMORY_MB, FEAST_MEMORY_MB)) -> dict[str, Any]:
+            check: bool = True, limits: Limits = Limits()) -> dict[str, Any]:
     command, plain, _ = _prepare(name, root, validate_files, check)
     if command is None:
         return {"arm": name, "runs": [], "status": f"not run: {FEAST_PYTHON} is missing (make bench-feast)"}
     runs: list[runner.Run] = []
     for i in range(warmup + repeat):
-        runs.append(_run_once(name, command, plain, i, warmup, repeat, timeout, caps))
+        runs.append(_run_once(name, command, plain, i, warmup, repeat, timeout, limits))
         if runs[-1].status != "ok" and i == 0:
             break  # an arm that cannot finish once is not run again
     warm = runs[0] if warmup else None
@@ -123,7 +137,7 @@ def run_arm(name: str, root: Path, repeat: int, timeout: float, warmup: int = 1,
 
 
 def run_interleaved(names: list[str], root: Path, repeat: int, timeout: float, warmup: int = 1,
-                    check: bool = True, caps: tuple[float, float] = (MEMORY_MB, FEAST_MEMORY_MB)
+                    check: bool = True, limits: Limits = Limits()
                     ) -> dict[str, dict[str, Any]]:
     """Arms run in turns (A, B, A, B, ...): on a shared machine whose load drifts over
     minutes, each timed run of one arm has a neighbour of the other taken under the
@@ -135,7 +149,7 @@ def run_interleaved(names: list[str], root: Path, repeat: int, timeout: float, w
             command, plain, _ = prepared[name]
             if i and runs[name][0].status != "ok":
                 continue  # an arm that cannot finish once is not run again
-            runs[name].append(_run_once(name, command or [], plain, i, warmup, repeat, timeout, caps))
+            runs[name].append(_run_once(name, command or [], plain, i, warmup, repeat, timeout, limits))
     return {name: _summary(name, runs[name][0] if warmup else None, runs[name][warmup:] if warmup else runs[name])
             for name in names}
 
@@ -173,7 +187,7 @@ def _checks(root: Path, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     feast_status = str(arms.get("samples.feast", {}).get("status", "not run"))
     if not feast_status.startswith("not run") and update_log(root).exists():
         # Finished or not, the size of Feast's range join is what limits it (report.py says so).
-        arms["samples.feast"]["join_rows"] = check.feast_join_rows(root)
+        arms["samples.feast"]["join_spine_rows"], arms["samples.feast"]["join_rows"] = check.feast_join_rows(root)
     if done("samples.feast"):
         from bench.arms.feast_arm import feature_names
 
@@ -221,10 +235,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--freshness-settings", default="",
                         help="workload 4: comma-separated setting names to run (default: all of bench.freshness.SETTINGS)")
     args = parser.parse_args(argv)
-    caps = (args.memory_mb, args.feast_memory_mb)
-    if args.feast_duckdb_memory_mb:
-        # Inherited by every arm's process; only the Feast arm reads it (bench/arms/feast_arm.py).
-        os.environ[FEAST_DUCKDB_MEMORY_ENV] = f"{args.feast_duckdb_memory_mb:.0f}"
+    limits = Limits(args.memory_mb, args.feast_memory_mb, args.feast_duckdb_memory_mb)
 
     workloads = list(WORKLOADS) if args.workload == "all" else [w.strip() for w in args.workload.split(",") if w.strip()]
     unknown = [w for w in workloads if w not in WORKLOADS]
@@ -240,11 +251,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         names.insert(0, "backfill.featuresql")
     flink_arms = [n for n in names if n.startswith("flink.")]
     arms = {name: run_arm(name, dataset.root, args.repeat, args.timeout, args.warmup, args.validate_files, not args.no_check,
-                          caps)
+                          limits)
             for name in names if name not in flink_arms}
     if flink_arms:
         arms.update(run_interleaved(flink_arms, dataset.root, args.repeat, args.timeout, args.warmup, not args.no_check,
-                                    caps))
+                                    limits))
     freshness_results = None
     if "freshness" in workloads:
         from bench import freshness
@@ -262,7 +273,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "repeat": args.repeat,
         "warmup": args.warmup,
         "validate_files": args.validate_files,
-        "memory_cap_mb": {"arms": caps[0], "feast": caps[1]},
+        "memory_cap_mb": {"arms": limits.memory_mb, "feast": limits.feast_memory_mb,
+                          "feast_duckdb": limits.feast_duckdb_memory_mb},
         "machine": machine.describe(REPO, FEAST_PYTHON),
         "arms": arms,
         "ratios": report.ratios(arms),

@@ -131,13 +131,13 @@ def test_feast_join_rows_counts_every_earlier_row_of_the_user_ties_included(tmp_
     import pyarrow.parquet as pq
 
     from bench import check
-    from bench.arms import START
+    from bench.arms import END, START
 
     rng = random.Random(7)
     moments = [START + timedelta(minutes=m) for m in range(0, 60, 5)]  # few moments: many ties
-    log = [(rng.choice("abc"), rng.choice(moments)) for _ in range(60)]
-    spine = [(rng.choice(["a", "b", "c", "d", None]), rng.choice(moments + [START - timedelta(days=1)]))
-             for _ in range(40)]
+    log = [(rng.choice(["a", "b", "c", None]), rng.choice(moments + [None])) for _ in range(60)]
+    outside = [START - timedelta(days=1), END, END + timedelta(minutes=5)]  # Feast is not given these
+    spine = [(rng.choice(["a", "b", "c", "d", None]), rng.choice(moments + outside)) for _ in range(60)]
     (tmp_path / "results").mkdir()
     (tmp_path / "data" / "spine").mkdir(parents=True)
     pq.write_table(pa.table({"user_id": [u for u, _ in log], "event_time": [t for _, t in log]}),
@@ -145,8 +145,21 @@ def test_feast_join_rows_counts_every_earlier_row_of_the_user_ties_included(tmp_
     pq.write_table(pa.table({"user_id": [u for u, _ in spine], "event_time": [t for _, t in spine]}),
                    tmp_path / "data" / "spine" / "part.parquet")
 
-    expected = sum(1 for (su, st), (lu, lt) in itertools.product(spine, log)
-                   if su is not None and st >= START and su == lu and lt <= st)
+    given = [(u, t) for u, t in spine if u is not None and START <= t < END]
+    expected = sum(1 for (su, st), (lu, lt) in itertools.product(given, log)
+                   if su == lu and lt is not None and lt <= st)
 
-    assert expected > 0
-    assert check.feast_join_rows(tmp_path) == expected
+    assert expected > 0 and len(given) < len(spine)
+    assert check.feast_join_rows(tmp_path) == (len(given), expected)
+
+
+def test_duckdb_memory_limit_under_feast_reaches_the_feast_arm_only() -> None:
+    from bench.arms import FEAST_DUCKDB_MEMORY_ENV
+    from bench.run import Limits
+
+    limits = Limits(memory_mb=100, feast_memory_mb=200, feast_duckdb_memory_mb=150)
+
+    assert (limits.cap("samples.feast"), limits.cap("samples.featuresql")) == (200, 100)
+    assert limits.env("samples.feast")[FEAST_DUCKDB_MEMORY_ENV] == "150"
+    assert limits.env("samples.featuresql") is None
+    assert Limits().env("samples.feast") is None  # as Feast ships

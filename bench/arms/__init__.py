@@ -42,6 +42,9 @@ class Written:
     num_rows: int
 
 
+#: `--feast-duckdb-memory-mb`, as the Feast arm's process sees it (bench/arms/feast_arm.py).
+FEAST_DUCKDB_MEMORY_ENV = "BENCH_FEAST_DUCKDB_MEMORY_MB"
+
 # The dataset's time range; bench/data.py writes the data with these.
 START = datetime(2026, 1, 5)
 END = datetime(2026, 1, 12)

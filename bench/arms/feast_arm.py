@@ -20,13 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.arms import END, START, table, update_log
+from bench.arms import END, FEAST_DUCKDB_MEMORY_ENV, START, table, update_log
 
 PREFIXES = ["imps", "top_imps", "deep_imps", "pos_sum", "pos_avg", "pos_min", "pos_max", "top_share"]
 WINDOWS = ["10m", "1h", "1d", "7d"]
-#: `--feast-duckdb-memory-mb`: DuckDB's memory_limit under Feast. Unset, DuckDB may take 80% of
-#: the machine's memory before it spills, so Feast's range join meets the arm's RSS cap first.
-FEAST_DUCKDB_MEMORY_ENV = "BENCH_FEAST_DUCKDB_MEMORY_MB"
 SPILL_LIMIT_GB = 40
 _YAML = """project: bench
 registry: {registry}
@@ -75,6 +72,7 @@ def samples(root: Path) -> Callable[[], pd.DataFrame]:
     shutil.rmtree(spill, ignore_errors=True)
     backend.raw_sql(f"SET temp_directory = '{spill}'")
     backend.raw_sql(f"SET max_temp_directory_size = '{SPILL_LIMIT_GB}GB'")
+    # Unset, DuckDB may take 80% of RAM before it spills, so the range join meets the RSS cap first.
     if os.environ.get(FEAST_DUCKDB_MEMORY_ENV):
         backend.raw_sql(f"SET memory_limit = '{os.environ[FEAST_DUCKDB_MEMORY_ENV]}MB'")
     refs = [f"bench_user:{n}" for n in feature_names()]
