@@ -108,18 +108,25 @@ def compare(left: Path, right: Path, order: list[str], columns: list[str] | None
     return result
 
 
+def _feast_spine(root: Path) -> str:
+    """The spine rows the Feast arm gives Feast as entity rows: a user and a time in range."""
+    from bench.arms import END, START, table
+
+    return (f"(SELECT * FROM read_parquet('{table(root, 'spine')}') WHERE user_id IS NOT NULL "
+            f"AND event_time >= TIMESTAMP '{START}' AND event_time < TIMESTAMP '{END}')")
+
+
 def feast_reference(root: Path, out: Path) -> int:
     """What Feast's semantics give, computed independently in DuckDB: per spine row
     with a user and a time in range, the latest update-log row with time <= t."""
-    from bench.arms import END, START, table, update_log
+    from bench.arms import update_log
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute(
         f"""COPY (
   SELECT s.impression_id, l.* EXCLUDE (user_id, event_time)
-  FROM (SELECT * FROM read_parquet('{table(root, "spine")}')
-        WHERE user_id IS NOT NULL AND event_time >= TIMESTAMP '{START}' AND event_time < TIMESTAMP '{END}') s
+  FROM {_feast_spine(root)} s
   ASOF LEFT JOIN read_parquet('{update_log(root)}') l
     ON s.user_id = l.user_id AND s.event_time >= l.event_time
 ) TO '{out}' (FORMAT parquet)"""
@@ -136,7 +143,7 @@ def feast_join_rows(root: Path) -> tuple[int, int]:
     here), then keep the latest by ROW_NUMBER. Per spine row that is the number of
     update-log rows of its user up to t: the running count at the ASOF match, summed here.
     """
-    from bench.arms import END, START, table, update_log
+    from bench.arms import update_log
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -146,11 +153,8 @@ def feast_join_rows(root: Path) -> tuple[int, int]:
   SELECT user_id, event_time, count(*) OVER (PARTITION BY user_id ORDER BY event_time
                                              RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rank
   FROM read_parquet('{update_log(root)}')
-), spine AS (
-  SELECT user_id, event_time FROM read_parquet('{table(root, "spine")}')
-  WHERE user_id IS NOT NULL AND event_time >= TIMESTAMP '{START}' AND event_time < TIMESTAMP '{END}'
 )
-SELECT count(*), coalesce(sum(l.rank), 0) FROM spine s ASOF LEFT JOIN log l
+SELECT count(*), coalesce(sum(l.rank), 0) FROM {_feast_spine(root)} s ASOF LEFT JOIN log l
   ON s.user_id = l.user_id AND s.event_time >= l.event_time"""
     ).fetchall()[0]
     return int(spine_rows), int(join_rows)

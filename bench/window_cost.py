@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-WINDOWS_MS = {"10m": 600_000, "1h": 3_600_000, "1d": 86_400_000, "7d": 604_800_000}
+from bench.arms.handwritten import WINDOWS as WINDOWS_MS  # the bench feature's windows, in ms
 _BY_USER = "PARTITION BY user_id ORDER BY ts"
 
 
