@@ -7,6 +7,7 @@ rendered late, as text, JSON or GitHub Actions annotations.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Iterable, Literal
 
@@ -18,6 +19,8 @@ CODES: dict[str, str] = {
     "FS001": "SQL syntax error",
     "FS002": "template (Jinja) error",
     "FS003": "file is not a single header statement followed by one query",
+    "FS004": "template not allowed (outside the sandbox, or over a size or time budget)",
+    "FS005": "file not read (a link out of the project, too large, or not UTF-8)",
     "FS101": "unknown table",
     "FS102": "unknown column",
     "FS103": "type error",
@@ -55,8 +58,26 @@ class Diagnostic:
     message: str
     severity: Severity = "error"
 
+    def __post_init__(self) -> None:
+        # One line per diagnostic is the format's promise (CI annotations, grep):
+        # messages that quote source (a tokenizer's context, a value) may carry its
+        # line breaks, which are shown escaped instead.
+        for name in ("path", "message"):
+            value = getattr(self, name)
+            if _LINE_BREAKS.search(value):
+                object.__setattr__(self, name, _LINE_BREAKS.sub(_escape_break, value))
+
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+
+
+#: Everything Python's str.splitlines() breaks at, plus the Unicode separators.
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _escape_break(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\r": "\\r"}.get(char, f"\\u{ord(char):04x}")
 
 
 class FeaturesqlError(Exception):

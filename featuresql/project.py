@@ -23,6 +23,7 @@ from featuresql.lazyplans import LazyPlans
 from featuresql.output import RunSummary
 from featuresql.parse import ParsedFile, parse_source
 from featuresql.parse.header import Header, HeaderNode, Property, Word, walk
+from featuresql.paths import read_project_file
 from featuresql.plan import AggregatePlan, build_plan
 from featuresql.rules import QueryContext, check_query
 from featuresql.templating import TemplateRenderer
@@ -81,10 +82,9 @@ class Project:
 
     def _parse(self, renderer: TemplateRenderer, path: Path, state: _Loaded) -> ParsedFile | None:
         relative = str(path.relative_to(self.root))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            state.diagnostics.append(Diagnostic(relative, 1, 1, "FS001", f"cannot read file: {err}"))
+        text, problem = read_project_file(path, self.root)
+        if text is None:
+            state.diagnostics.append(Diagnostic(relative, 1, 1, "FS005", problem))
             return None
         return self._parse_text(renderer, relative, text, state)
 

@@ -1,0 +1,38 @@
+"""Where a project file really is: links out of the project are not followed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """True if `path`, with every link resolved, lies within `folder`.
+
+    A pull request can commit a symlink (`sql/features/x.sql -> ~/.ssh/id_rsa`);
+    reading project files only where this holds keeps `validate` from reading the
+    machine through one.
+    """
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a link loop, or a path that cannot be resolved
+        return False
+
+
+#: Project files larger than this are not read: a `.sql` definition is kilobytes,
+#: and reading a hostile multi-gigabyte file would exhaust the CI runner.
+MAX_FILE_BYTES = 10_000_000
+
+
+def read_project_file(path: Path, root: Path) -> tuple[str | None, str]:
+    """A project file's text, or (None, why it was not read)."""
+    if not inside(path, root):
+        return None, "file not read: it is a link to a place outside the project"
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"file not read: {size:,} bytes, more than the {MAX_FILE_BYTES:,} a project file may have"
+        return path.read_text(encoding="utf-8"), ""
+    except UnicodeDecodeError as err:
+        return None, f"file not read: not UTF-8 text (byte {err.start})"
+    except OSError as err:
+        return None, f"file not read: {err.strerror or err}"
