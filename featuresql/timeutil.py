@@ -8,6 +8,10 @@ from datetime import date, datetime, timedelta, timezone
 
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"^([0-9]+)([smhd])$")
+#: The longest window or horizon: 100 years. Longer ones reach past what dates
+#: can say (window arithmetic from a --start in 1900 must stay after year 1)
+#: and are `lifetime` in all but name.
+MAX_DURATION_MS = 36_500 * 86_400_000
 
 
 @dataclass(frozen=True)
@@ -25,15 +29,28 @@ class Window:
 LIFETIME = Window("lifetime", None)
 
 
+def _shown(text: str) -> str:
+    # Messages quote what was written; a runaway spelling is shortened, not echoed whole.
+    return text if len(text) <= 24 else text[:10] + "..." + text[-10:]
+
+
+class DurationTooLong(ValueError):
+    """A well-spelled duration over MAX_DURATION_MS."""
+
+
 def parse_duration(text: str) -> int:
     """`10m` -> 600000. Raises ValueError with a user-facing message."""
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"'{text}' is not a duration: write <n>s, <n>m, <n>h or <n>d, e.g. 10m")
-    value = int(match.group(1))
-    if value <= 0:
+        raise ValueError(f"'{_shown(text)}' is not a duration: write <n>s, <n>m, <n>h or <n>d, e.g. 10m")
+    digits = match.group(1).lstrip("0")
+    if not digits:
         raise ValueError(f"'{text}' must be a positive duration")
-    return value * _UNIT_MS[match.group(2)]
+    # Compare digit counts first: int() of a 5,000-digit number is refused by Python.
+    millis = int(digits) * _UNIT_MS[match.group(2)] if len(digits) <= 18 else MAX_DURATION_MS + 1
+    if millis > MAX_DURATION_MS:
+        raise DurationTooLong(f"'{_shown(text)}' is longer than 36500d (100 years); use lifetime for all of history")
+    return millis
 
 
 def parse_window(text: str) -> Window:
@@ -42,6 +59,8 @@ def parse_window(text: str) -> Window:
         return LIFETIME
     try:
         return Window(text, parse_duration(text))
+    except DurationTooLong:
+        raise
     except ValueError as err:
         raise ValueError(f"{err} or lifetime") from None
 

@@ -113,8 +113,11 @@ def test_validate_github(broken: Path, clean: Path) -> None:
 def test_validate_github_escapes_newlines_and_percent() -> None:
     from featuresql.diagnostics import Diagnostic, render
 
-    line = render([Diagnostic("a.sql", 1, 2, "FS001", "50% of\nthe file")], "github")
-    assert line == "::error file=a.sql,line=1,col=2,title=FS001::50%25 of%0Athe file"
+    # A message that quotes source keeps it on one line (line breaks shown escaped), in every format.
+    diagnostic = Diagnostic("a.sql", 1, 2, "FS001", "50% of\nthe\r\u2028file")
+    assert str(diagnostic) == "a.sql:1:2: FS001 50% of\\nthe\\r\\u2028file"
+    line = render([diagnostic], "github")
+    assert line == "::error file=a.sql,line=1,col=2,title=FS001::50%25 of\\nthe\\r\\u2028file"
 
 
 @pytest.mark.slow

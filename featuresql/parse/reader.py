@@ -30,6 +30,17 @@ Node = Union[HeaderNode, exp.Expr]
 
 _DIALECT = FeatureSQL()
 
+#: The deepest nesting a file may use: of brackets, and of the parsed expression
+#: tree. sqlglot's parser, its generator and our rules recurse once or more per
+#: level, so a few hundred levels exhaust Python's stack; real definitions use
+#: fewer than ten. Refusing deeper ones here, with a position, keeps every later
+#: stage (rules, plans, both compilers) inside the stack.
+MAX_NESTING = 100
+_OPENING = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE, TokenType.CASE})
+_CLOSING = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE, TokenType.END})
+# `- - - x`, `NOT NOT x`: each nests one level without a bracket.
+_PREFIX_OPERATORS = frozenset({TokenType.DASH, TokenType.PLUS, TokenType.NOT, TokenType.TILDE})
+
 
 @dataclass(frozen=True)
 class ParsedFile:
@@ -40,32 +51,44 @@ class ParsedFile:
 
     def diagnostic(self, node: Node | None, code: str, message: str) -> Diagnostic:
         """A diagnostic at `node` (or the file start), translated to source positions."""
-        line, col = position(node) if node is not None else (1, 1)
+        line, col = position(node, self.source.text) if node is not None else (1, 1)
         line, col = self.source.source_position(line, col)
         return Diagnostic(self.source.path, line, col, code, message)
 
 
-def position(node: Node) -> tuple[int, int]:
-    """The 1-based (line, start column) of a node: its earliest positioned token.
+def position(node: Node, text: str) -> tuple[int, int]:
+    """The 1-based (line, column) in `text` where a node starts: its earliest positioned token.
 
     Header nodes carry their start. Of sqlglot's nodes only identifiers and
     literals carry positions, so we take the one with the smallest offset among
-    the node's descendants; sqlglot records `col` as the column of a token's
-    *last* character.
+    the node's descendants. Line and column are counted from that offset rather
+    than taken from the token: sqlglot's tokenizer can misplace them (a `$`
+    before the last newline of a file comes out at line 2, column -4).
     """
+    offset = _start_offset(node)
+    return line_col(text, offset) if offset is not None else (1, 1)
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based (line, column) of a 0-based offset, lines ending at `\\n` only (as sqlglot counts)."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _start_offset(node: Node) -> int | None:
     pos: Pos | None = getattr(node, "pos", None)
     if pos is not None:
-        return pos.line, pos.col
+        return pos.start
     assert isinstance(node, exp.Expr)
-    best: dict | None = None
+    best: int | None = None
     for candidate in node.walk():
         meta = candidate.meta if candidate._meta else None  # avoid creating meta dicts
-        if meta and "line" in meta and (best is None or meta["start"] < best["start"]):
-            best = meta
+        if meta and "start" in meta and (best is None or meta["start"] < best):
+            best = meta["start"]
     if best is None:
         parent = node.parent
-        return position(parent) if parent is not None else (1, 1)
-    return best["line"], max(1, best["col"] - (best["end"] - best["start"]))
+        return _start_offset(parent) if parent is not None else None
+    return best
 
 
 @contextmanager
@@ -91,7 +114,10 @@ def parse_source(source: RenderedSource) -> tuple[ParsedFile | None, list[Diagno
     """Parse every statement of a file; syntax errors become FS001 diagnostics."""
     try:
         with _sqlglot_warnings_silenced():
-            statements = _statements(_DIALECT.tokenize(source.text), source.text)
+            tokens = _DIALECT.tokenize(source.text)
+            _check_bracket_depth(tokens, source.text)
+            statements = _statements(tokens, source.text)
+            _check_tree_depth(statements, source.text)
     except ParseError as err:
         diagnostics = []
         for error in err.errors or [{"description": str(err), "line": 1, "col": 1}]:
@@ -100,7 +126,12 @@ def parse_source(source: RenderedSource) -> tuple[ParsedFile | None, list[Diagno
             diagnostics.append(Diagnostic(source.path, line, col, "FS001", f"syntax error: {description}"))
         return None, diagnostics
     except TokenError as err:
-        return None, [Diagnostic(source.path, *_token_error_position(source, str(err)), "FS001", f"syntax error: {err}")]
+        context = str(err).partition("Error tokenizing '")[2][:-1]
+        near = context if len(context) <= 40 else "..." + context[-37:]
+        message = f"syntax error: cannot read the text ending at {near!r} (an unclosed quote, identifier or comment?)"
+        return None, [Diagnostic(source.path, *_token_error_position(source, str(err)), "FS001", message)]
+    except TooDeep as err:
+        return None, [Diagnostic(source.path, *source.source_position(err.line, err.col), "FS113", err.message)]
     return ParsedFile(source, tuple(statements)), []
 
 
@@ -128,6 +159,10 @@ def _sql_statements(tokens: list[Token], sql: str) -> list[Statement]:
     parser = _DIALECT.parser()
     try:
         parsed = parser.parse(tokens, sql)
+    except RecursionError:
+        # Nesting without brackets (`NOT NOT ... x`, `- - ... 1`) can still go deeper
+        # than the stack; the statement is all we can point at.
+        raise TooDeep(*line_col(sql, tokens[0].start), f"this statement nests more than {MAX_NESTING} levels deep") from None
     except TypeError as err:
         # sqlglotc's compiled parser checks argument types at run time: where pure
         # sqlglot raises a ParseError for some malformed input (`0?`: an operator
@@ -137,6 +172,48 @@ def _sql_statements(tokens: list[Token], sql: str) -> list[Statement]:
         raise parse_error(last, sql, f"cannot parse the expression ending at {last.text!r}") from err
     # A trailing comment after the last `;` parses as a bare Semicolon node.
     return [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
+
+
+class TooDeep(Exception):
+    """Input nested deeper than MAX_NESTING, at a 1-based (line, col)."""
+
+    def __init__(self, line: int, col: int, message: str):
+        super().__init__(message)
+        self.line, self.col, self.message = line, col, message
+
+
+def _check_bracket_depth(tokens: list[Token], sql: str) -> None:
+    """Refuse nesting the parser would recurse through: brackets, CASE ... END, runs of prefix operators."""
+    depth = 0
+    prefix_run = 0
+    for token in tokens:
+        kind = token.token_type
+        prefix_run = prefix_run + 1 if kind in _PREFIX_OPERATORS else 0
+        if kind in _OPENING:
+            depth += 1
+        elif kind in _CLOSING and depth:
+            depth -= 1
+        if depth + prefix_run > MAX_NESTING:
+            raise TooDeep(*line_col(sql, token.start), f"expression nested more than {MAX_NESTING} levels deep")
+
+
+def _check_tree_depth(statements: list[Statement], sql: str) -> None:
+    """Refuse an expression tree deeper than MAX_NESTING (nested CASEs, `a + b - c + ...` chains)."""
+    for statement in statements:
+        if not isinstance(statement, exp.Expr):
+            continue
+        stack = [(statement, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_NESTING:
+                raise TooDeep(*position(node, sql), f"expression nested more than {MAX_NESTING} levels deep: "
+                              "split it into simpler outputs")
+            # sqlglot reads, walks and writes a chain of one operator (`a OR b OR ...`,
+            # `x + y + ...`) without recursing, so such a chain counts as one level.
+            stack.extend(
+                (child, depth if type(child) is type(node) and isinstance(node, exp.Binary) else depth + 1)
+                for child in node.iter_expressions()
+            )
 
 
 def _token_error_position(source: RenderedSource, message: str) -> tuple[int, int]:

@@ -34,8 +34,30 @@ def check_shape(ctx: QueryContext) -> Iterator[Diagnostic]:
     for node in ctx.find_all(exp.AggFunc):
         if not isinstance(node, SUPPORTED_AGGREGATES):
             yield ctx.diagnostic(node, "FS113", f"aggregate {node.sql_name()} is not supported (use COUNT, SUM, AVG, MIN, MAX)")
-        elif node.this is None:
-            yield ctx.diagnostic(node, "FS113", f"{node.sql_name()}() needs an argument, e.g. {node.sql_name()}(*) or {node.sql_name()}(column)")
+        else:
+            yield from _arguments(ctx, node)
     for node in ctx.find_all(exp.Anonymous):
         if node.name.upper() not in OWN_FUNCTIONS:
             yield ctx.diagnostic(node, "FS113", f"unknown function {node.name}()")
+
+
+def _arguments(ctx: QueryContext, node: exp.Expr) -> Iterator[Diagnostic]:
+    """Each supported aggregate takes one argument; DISTINCT only in COUNT, over one column.
+
+    The plan reads exactly one argument: anything else would be dropped silently
+    (`COUNT(DISTINCT a, b)` would count `a`), so it is refused here instead.
+    """
+    name = node.sql_name()
+    argument = node.this
+    if argument is None or (isinstance(argument, exp.Distinct) and not argument.expressions):
+        spelled = f"{name}(DISTINCT)" if argument is not None else f"{name}()"
+        example = f"{name}(DISTINCT column)" if argument is not None else f"{name}(*) or {name}(column)"
+        yield ctx.diagnostic(node, "FS113", f"{spelled} needs an argument, e.g. {example}")
+    elif node.args.get("expressions") or (isinstance(argument, exp.Distinct) and len(argument.expressions) > 1):
+        yield ctx.diagnostic(node, "FS113", f"{name} takes one argument (combine columns into one expression first)")
+    elif isinstance(argument, exp.Distinct) and not isinstance(node, exp.Count):
+        yield ctx.diagnostic(node, "FS113", f"{name}(DISTINCT ...) is not supported: DISTINCT is defined for COUNT only")
+    elif isinstance(argument, exp.Distinct) and isinstance(argument.expressions[0], exp.Star):
+        yield ctx.diagnostic(node, "FS113", "COUNT(DISTINCT *) is not supported: count the distinct values of one column")
+    elif isinstance(argument, exp.Star) and not isinstance(node, exp.Count):
+        yield ctx.diagnostic(node, "FS113", f"{name}(*) is not supported: {name} needs a column")

@@ -44,6 +44,13 @@ def _is_number_literal(node: exp.Expr) -> bool:
     return True
 
 
+def _is_number(node: exp.Expr) -> bool:
+    # `-5` parses as Neg(5) (and `+5` as 5): a signed number is still a number.
+    while isinstance(node, (exp.Neg, exp.Paren)):
+        node = node.this
+    return isinstance(node, exp.Literal) and node.is_number
+
+
 def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
     """SUM/AVG of non-numbers, arithmetic on text, mismatched comparisons, non-boolean filters (FS103)."""
     if ctx.table is None:
@@ -68,7 +75,7 @@ def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
                 if a_type and _is(a_type, _NUMERIC) and isinstance(b, exp.Literal) and b.is_string and not _is_number_literal(b):
                     yield ctx.diagnostic(node, "FS103", f"comparing a number with the string {b.sql()}")
                     break
-                if a_type and _is(a_type, _TEXT) and isinstance(b, exp.Literal) and b.is_number:
+                if a_type and _is(a_type, _TEXT) and _is_number(b):
                     yield ctx.diagnostic(node, "FS103", f"comparing text with the number {b.sql()}: quote it")
                     break
         elif is_own_function(node, SECONDS_SINCE) and node.expressions:
