@@ -61,7 +61,7 @@ class Diagnostic:
     def __post_init__(self) -> None:
         # One line per diagnostic is the format's promise (CI annotations, grep):
         # messages that quote source (a tokenizer's context, a value) may carry its
-        # line breaks, which are shown escaped instead.
+        # line breaks and control characters, which are shown escaped instead.
         for name in ("path", "message"):
             value = getattr(self, name)
             if _LINE_BREAKS.search(value):
@@ -71,8 +71,10 @@ class Diagnostic:
         return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
 
 
-#: Everything Python's str.splitlines() breaks at, plus the Unicode separators.
-_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+#: Everything Python's str.splitlines() breaks at (the Unicode separators too), and
+#: the other control characters but tab: quoted from a hostile file, an escape
+#: sequence could rewrite a CI log or a terminal.
+_LINE_BREAKS = re.compile("[\x00-\x08\n-\x1f\x7f\x85\u2028\u2029]")
 
 
 def _escape_break(match: re.Match[str]) -> str:
