@@ -19,7 +19,7 @@ from tqdm import tqdm
 from featuresql.compile import duckdb as sql
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
-from featuresql.output import RunSummary, write_partitions
+from featuresql.output import RunSummary, output_root, write_partitions
 from featuresql.plan import AggregatePlan
 from featuresql.engines import definition_tables, run_range
 from featuresql.timeutil import days_between
@@ -86,7 +86,7 @@ def check_data(con: duckdb.DuckDBPyConnection, project: "Project", table: Catalo
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {sql.scan(table, project.root)}").fetchall()
     except duckdb.Error as err:
-        raise FeaturesqlError(f"{table.file}: cannot read data of table {table.name} at '{table.data_path}': {err}") from None
+        raise FeaturesqlError(f"{table.file}: cannot read data of table {table.name} at '{table.data_path}': {one_line(err)}") from None
     actual = {row[0].lower(): str(row[1]) for row in described}
     for column in table.columns:
         found = actual.get(column.name.lower())
@@ -171,7 +171,18 @@ def engine_errors() -> Iterator[None]:
     try:
         yield
     except duckdb.Error as err:
-        raise FeaturesqlError(f"DuckDB failed while running the job: {err}") from None
+        raise FeaturesqlError(f"DuckDB failed while running the job: {one_line(err)}") from None
+
+
+def one_line(err: duckdb.Error) -> str:
+    """DuckDB's message without its advice: the first line, and the file when it names one.
+
+    Its errors run to 20-30 lines (a CSV error lists every reader option); a
+    message of ours is one line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    head = lines[0] if lines else type(err).__name__
+    named = next((line.split("=", 1)[1].strip() for line in lines if line.startswith("file =")), None)
+    return f"{head} (file {named})" if named else head
 
 
 def _is_boolean(con: duckdb.DuckDBPyConnection, target: Path, column: str) -> bool:
@@ -198,6 +209,7 @@ def samples_table(project: "Project", name: str, start: "Instant", end: "Instant
 
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path, progress: bool = False) -> list[RunSummary]:
     lower, upper = run_range(start, end, whole_days=True)
+    out = output_root(out)
     con = connect()
     plans = [project.feature_plan(n) for n in names]  # all errors before any work
     for table in {p.source.name: p.source for p in plans}.values():  # each source checked once
@@ -222,6 +234,7 @@ def backfill(project: "Project", names: list[str], start: "Instant", end: "Insta
 
 def samples(project: "Project", name: str, start: "Instant", end: "Instant", out: Path) -> RunSummary:
     lower, upper = run_range(start, end, whole_days=True)
+    out = output_root(out)
     con = connect()
     spine, features, label, query = _samples_sql(con, project, name, lower, upper)
     began = time.perf_counter()
