@@ -5,7 +5,9 @@ partition in with a rename. Staging lives beside the output folder, in
 `<parent>/.staging/<name>/`, not inside it: DuckDB's recursive glob
 (`<dir>/**/*.parquet`) enters hidden folders, so anything staged inside `<dir>`
 would be read as output while a run is in progress or after it was killed.
-Beside it is still the same file system, so the renames stay atomic. A killed
+Beside it is still the same file system, so the renames stay atomic. Staged
+files are named `*.staged` until their partition is swapped in, so a glob over
+a wider folder (all of `--out`) does not read them either. A killed
 run leaves, at worst, a staging folder (which no reader of `<dir>` sees, and
 the next run removes), never a half partition. A rerun replaces the days of its
 range, and removes a day that now has no rows.
@@ -218,7 +220,7 @@ def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: st
         relation = f"SELECT *, strftime({_ident(time_column)}, '%Y-%m-%d') AS dt FROM ({query}) AS result"
         con.execute(
             f"COPY ({relation}) TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, "
-            "FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true)"
+            f"FILENAME_PATTERN 'part-{{i}}', FILE_EXTENSION '{STAGED_SUFFIX[1:]}', OVERWRITE_OR_IGNORE true)"
         )
         return publish_staged(staging, days, target, lambda folder: _count_rows(con, folder))
 
@@ -259,8 +261,17 @@ def publish_staged(
         final = target / f"dt={day.isoformat()}"
         if staged.exists():
             counts[day] = (count_rows or _parquet_rows)(staged)
+            _name_as_parquet(staged)
         _swap(staged if staged.exists() else None, final, staging_area(target))
     return counts
+
+
+def _name_as_parquet(partition: Path) -> None:
+    """Give a staged partition's files their published names (`*.parquet`), just before its swap."""
+    for path in partition.iterdir():
+        if path.is_file() and not path.name.startswith((".", "_")) and path.suffix != ".parquet":
+            stem = path.name.removesuffix(STAGED_SUFFIX)
+            path.rename(path.with_name(stem + ".parquet"))
 
 
 def _parquet_rows(folder: Path) -> int:
@@ -325,12 +336,16 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _count_rows(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
-    row = con.execute(f"SELECT count(*) FROM read_parquet({_literal(str(folder) + '/*.parquet')})").fetchall()[0]
+    # Every file: staged files are not named `*.parquet` yet.
+    row = con.execute(f"SELECT count(*) FROM read_parquet({_literal(str(folder) + '/*')})").fetchall()[0]
     return int(row[0])
 
 
 #: The staging area's folder, beside each output folder (`staging_area`).
 STAGING = ".staging"
+#: What staged files are called until published: not `*.parquet`, so that not even
+#: a glob over the whole `--out` folder (which holds the staging areas) reads them.
+STAGED_SUFFIX = ".staged"
 #: Prefix of a previous partition set aside in the staging area during a swap.
 _REPLACED = "replaced-"
 _DAY_FOLDER = re.compile(r"^dt=\d{4}-\d{2}-\d{2}$")

@@ -296,6 +296,11 @@ def test_killed_before_publishing_leaves_previous_partitions(tmp_path: Path) -> 
     _killed_run(target, SECOND, "after-copy")
     assert visible(target) == {"dt=2026-01-10": [1, 2], "dt=2026-01-11": [3]}
     assert len(hidden(target)) == 1 and hidden(target)[0].startswith("staging/")  # left beside, not inside
+    # Not even a recursive glob over the folder that holds the staging area reads it: staged
+    # files are not named *.parquet until they are published.
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/**/*.parquet')").fetchall()[0][0] == 3
+    assert list(staging_area(target).rglob("*.staged"))
     write(target, SECOND)
     assert hidden(target) == []
     assert visible(target) == {"dt=2026-01-10": [10], "dt=2026-01-11": [11, 12]}

@@ -106,7 +106,9 @@ def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str
     finally:
         drop(env, names)
     # Flink names part files without an extension; readers (and DuckDB globs) expect `.parquet`.
-    for path in parquet_files(staging) + parquet_files(late_dir):
+    # The output's files keep their names until `output.publish_staged` publishes them, so
+    # that no reader of the output folder reads them before.
+    for path in parquet_files(late_dir):
         if path.suffix != ".parquet":
             path.rename(path.with_name(path.name + ".parquet"))
     return {source: rows_in(late_dir / source) for source, _ in job.late}
