@@ -55,6 +55,8 @@ class RunSummary:
     null_key_rows: dict[str, int] = field(default_factory=dict)
     #: Streaming engine only: rows of each source that arrived at or below the watermark.
     late_rows: dict[str, int] = field(default_factory=dict)
+    #: CSV rows that could not be read, by `<table>: <reason>`; kept in `OUT/rejected/<name>/<table>/`.
+    rejected_rows: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [f"{self.kind} {self.name}: {self.rows:,} rows in {self.partitions} partitions, {self.seconds:.2f} s"]
@@ -70,6 +72,10 @@ class RunSummary:
         if self.late_rows:
             detail = ", ".join(f"{source}: {count:,}" for source, count in self.late_rows.items())
             parts.append(f"late rows {sum(self.late_rows.values()):,} ({detail})")
+        if self.rejected_rows:
+            detail = ", ".join(f"{reason}: {count:,}" for reason, count in self.rejected_rows.items())
+            where = self.out.parent.parent / "rejected" / self.name
+            parts.append(f"rejected rows {sum(self.rejected_rows.values()):,} ({detail}; set aside in {where})")
         return "; ".join(parts)
 
 
