@@ -209,6 +209,7 @@ def backfill_table(project: "Project", name: str, start: "Instant", end: "Instan
 def samples_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
     lower, upper = run_range(start, end)
     con = connect()
+    project.samples_def(name)  # an unknown name fails first, listing the samples
     check_sources(con, project, name)
     tables = definition_tables(project, name)
     with csv_sources.readable(con, project, tables) as sources:
@@ -260,9 +261,9 @@ def samples(project: "Project", name: str, start: "Instant", end: "Instant", out
     lower, upper = run_range(start, end, whole_days=True)
     out = output_root(out)
     con = connect()
+    samples_name = project.samples_def(name).name  # an unknown name fails first, listing the samples
     check_sources(con, project, name)
     tables = definition_tables(project, name)
-    samples_name = project.samples_def(name).name
     with csv_sources.readable(con, project, tables) as sources:
         spine, features, label, query = _samples_sql(project, name, lower, upper, sources)
         began = time.perf_counter()
