@@ -6,6 +6,7 @@ one Flink run).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -199,8 +200,6 @@ def test_a_run_in_progress_is_invisible_to_readers_of_the_output(tmp_path: Path,
 
 @pytest.mark.flink
 def test_a_relative_out_works_on_flink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import re
-
     _project(tmp_path / "p")
     monkeypatch.chdir(tmp_path)
     for command, folder in ((["backfill"], "features/user_stats"), (["samples", "s"], "samples/s")):
@@ -308,7 +307,7 @@ def test_an_unreadable_csv_is_one_line_with_its_file(tmp_path: Path) -> None:
     result = _backfill_csv(root)
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("error: DuckDB failed while running the job: ") and line.endswith(f"part-0.csv)"), line
+    assert line.startswith("error: DuckDB failed while running the job: ") and line.endswith("part-0.csv)"), line
 
 
 def test_flink_refuses_csv_in_one_line(tmp_path: Path) -> None:

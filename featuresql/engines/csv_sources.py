@@ -153,7 +153,7 @@ def _stage(con: duckdb.DuckDBPyConnection, project: "Project", table: CatalogTab
         f"read_csv({sql.sql_literal(data_pattern(project, table))}, {CSV_DIALECT}, columns = {{{columns}}}, "
         f"store_rejects = true, rejects_table = {sql.sql_literal(errors)}, rejects_scan = {sql.sql_literal(scans)})"
     )
-    from featuresql.engines.duckdb import engine_errors
+    from featuresql.engines.duckdb import engine_errors  # here: that module imports this one
 
     with engine_errors():
         con.execute(f"COPY (SELECT * FROM {read}) TO {sql.sql_literal(str(target))} (FORMAT parquet)")
