@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,11 @@ from typing import Any
 import click
 
 from featuresql.diagnostics import CODES, FeaturesqlError, render
+from featuresql.output import check_writable, create_dirs, os_error_text, output_root, remove_empty
 from featuresql.project import Project
+
+#: Set (to anything but 0) to see the traceback of an internal error.
+DEBUG_VARIABLE = "FEATURESQL_DEBUG"
 
 
 def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
@@ -26,8 +33,88 @@ def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     return variables
 
 
+def one_line(text: str) -> str:
+    """A message on one line: the lines of `text`, stripped, joined with '; '."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def error_text(err: FeaturesqlError) -> str:
+    """Diagnostics one per line (each is one line: `path:line:col: CODE message`); a plain message on one line."""
+    return str(err) if err.diagnostics else one_line(str(err))
+
+
+class Backstop(click.Group):
+    """The command group, and the last line of defence: no exception reaches the user as a traceback.
+
+    FeaturesqlError is a problem with the project, its data or the run: its
+    diagnostics, exit 1. Anything else is a bug of ours: one line, exit 2 (the
+    traceback with FEATURESQL_DEBUG=1). click's own usage errors pass through
+    (exit 2), as do exits and Ctrl-C.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except FeaturesqlError as err:
+            click.echo(f"error: {error_text(err)}", err=True)
+            ctx.exit(1)
+        except Exception as err:
+            debug = os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+            if debug:
+                click.echo(traceback.format_exc().rstrip(), err=True)
+            hint = "" if debug else f" (set {DEBUG_VARIABLE}=1 for the traceback)"
+            click.echo(f"featuresql: internal error: {type(err).__name__}: {one_line(str(err))}{hint}", err=True)
+            ctx.exit(2)
+
+
+class BadFolder(click.ClickException):
+    """An output folder refused before the run starts: a usage error (exit 2), in one line."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _folder(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """An output folder's value, resolved once (absolute) and checked before anything runs."""
+    if value is None:
+        return None
+    try:
+        return output_root(value)
+    except FeaturesqlError as err:
+        raise BadFolder(f"{param.opts[0]} {value!r}: {err}") from None
+
+
+def folder_option(*names: str, help: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option naming a folder a command writes to (see `_folder`)."""
+    return click.option(*names, metavar="DIR", type=str, callback=_folder, help=help, **kwargs)
+
+
+@contextmanager
+def writing(folder: Path, option: str = "--out") -> Iterator[Path]:
+    """Create the output folder and prove it writable before a long run; if the run
+    fails, remove the folders this created that are still empty."""
+    try:
+        created = create_dirs(folder)
+    except OSError as err:
+        raise BadFolder(f"{option} {folder}: cannot create it: {os_error_text(err)}") from None
+    try:
+        check_writable(folder)
+    except OSError as err:
+        remove_empty(created)
+        raise BadFolder(f"{option} {folder}: cannot write there: {os_error_text(err)}") from None
+    try:
+        yield folder
+    except BaseException:
+        remove_empty(created)
+        raise
+
+
 def project_command(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds --project and --var, builds the Project, and turns FeaturesqlError into exit 1."""
+    """Adds --project and --var and builds the Project (errors are the group's `Backstop`'s)."""
 
     @click.option("--project", "project_dir", default=".", show_default=True,
                   type=click.Path(file_okay=False, path_type=Path), help="Project directory.")
@@ -37,17 +124,12 @@ def project_command(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(project_dir: Path, variables: tuple[str, ...], **kwargs: Any) -> Any:
         if not project_dir.is_dir():
             raise click.BadParameter(f"{project_dir} is not a directory", param_hint="--project")
-        project = Project(project_dir, _parse_vars(variables))
-        try:
-            return func(project, **kwargs)
-        except FeaturesqlError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(1)
+        return func(Project(project_dir, _parse_vars(variables)), **kwargs)
 
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Backstop, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="featuresql")
 def main() -> None:
     """SQL-first features and training samples: validate, compile, backfill, samples, replay."""
@@ -84,14 +166,15 @@ def compile_(project: Project, name: str, target: str, start: str, end: str) -> 
 @click.argument("names", nargs=-1)
 @click.option("--start", required=True, help="First event time (UTC), inclusive: YYYY-MM-DD[ HH:MM:SS].")
 @click.option("--end", required=True, help="Last event time (UTC), exclusive.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@folder_option("--out", required=True, help="Output directory (created if missing).")
 @click.option("--engine", "engine_name", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True,
               help="duckdb (embedded, batch) or flink (local mini-cluster, streaming with watermarks).")
 @project_command
 def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out: Path, engine_name: str) -> None:
     """Write features' per-event update logs to OUT/features/<name>/dt=YYYY-MM-DD/."""
     began = time.perf_counter()
-    summaries = project.backfill(list(names) or None, start, end, out, progress=sys.stderr.isatty(), engine_name=engine_name)
+    with writing(out):
+        summaries = project.backfill(list(names) or None, start, end, out, progress=sys.stderr.isatty(), engine_name=engine_name)
     for summary in summaries:
         click.echo(summary.describe())
     click.echo(f"backfill: {sum(s.rows for s in summaries):,} rows, {len(summaries)} features, {time.perf_counter() - began:.2f} s")
@@ -101,18 +184,20 @@ def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out
 @click.argument("name")
 @click.option("--start", required=True, help="First spine time (UTC), inclusive.")
 @click.option("--end", required=True, help="Last spine time (UTC), exclusive.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@folder_option("--out", required=True, help="Output directory (created if missing).")
 @click.option("--engine", "engine_name", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True,
               help="duckdb (embedded, batch) or flink (local mini-cluster, streaming with watermarks).")
 @project_command
 def samples(project: Project, name: str, start: str, end: str, out: Path, engine_name: str) -> None:
     """Write point-in-time training samples to OUT/samples/<name>/dt=YYYY-MM-DD/."""
-    click.echo(project.samples(name, start, end, out, engine_name=engine_name).describe())
+    with writing(out):
+        summary = project.samples(name, start, end, out, engine_name=engine_name)
+    click.echo(summary.describe())
 
 
 @main.command()
 @click.argument("name")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@folder_option("--out", required=True, help="Output directory (created if missing).")
 @click.option("--start", default="1970-01-01", show_default=True, help="Ignore events before this time (UTC).")
 @click.option("--checkpoint-interval", default="10 s", show_default=True,
               help="How often output files are committed (Flink duration, e.g. '10 s').")
@@ -120,8 +205,7 @@ def samples(project: Project, name: str, start: str, end: str, out: Path, engine
 @click.option("--kafka-topic", default=None,
               help="Also write to this Kafka topic, exactly once: upsert by entity for features, append for samples.")
 @click.option("--kafka-bootstrap", default=None, help="Brokers for --kafka-topic; default: the source table's binding.")
-@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Checkpoints and savepoints (default: OUT/_state/NAME).")
+@folder_option("--state", "state_dir", default=None, help="Checkpoints and savepoints (default: OUT/_state/NAME).")
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint or savepoint in the state folder.")
 @project_command
 def stream(
@@ -145,8 +229,9 @@ def stream(
     def report(status: Any) -> None:
         click.echo(("\r" if live else "") + status.line(), err=True, nl=not live)
 
-    final = run(project, name, out, start, checkpoint_interval, duration=duration, report=report,
-                kafka_topic=kafka_topic, kafka_bootstrap=kafka_bootstrap, state_dir=state_dir, resume=resume)
+    with writing(out):
+        final = run(project, name, out, start, checkpoint_interval, duration=duration, report=report,
+                    kafka_topic=kafka_topic, kafka_bootstrap=kafka_bootstrap, state_dir=state_dir, resume=resume)
     if live:
         click.echo("", err=True)
     if final.restored is not None:
@@ -220,7 +305,7 @@ def codes() -> None:
 @click.option("--size", default="1m", show_default=True, help="Total events, e.g. 200k, 1m, 10m.")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--out", default="data", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@folder_option("--out", default="data", show_default=True, help="Where the tables' Parquet files go.")
 # The names of datagen.SKEWS, spelled here so `featuresql --help` does not import numpy.
 @click.option("--skew", default="default", show_default=True, type=click.Choice(["default", "zipf"]),
               help="Key popularity: the default mild Zipf, or a steep hot-key Zipf (benchmarks).")
@@ -233,7 +318,8 @@ def generate(size: str, days: int, seed: int, out: Path, skew: str) -> None:
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--size") from None
     began = time.perf_counter()
-    data = run(out, events=events, days=days, seed=seed, skew=skew)
+    with writing(out):
+        data = run(out, events=events, days=days, seed=seed, skew=skew)
     click.echo(
         f"generated {data.impressions:,} impressions and {data.engagements:,} engagements "
         f"({data.malformed} malformed) from {data.start:%Y-%m-%d} to {data.end:%Y-%m-%d} in {time.perf_counter() - began:.2f} s"
@@ -272,7 +358,7 @@ def replay(project: Project, tables: tuple[str, ...], bootstrap: str | None, rat
 
 @main.command()
 @click.option("--size", default="1m", show_default=True, help="Events to generate if data/ is missing.")
-@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@folder_option("--out", default="out", show_default=True, help="Output directory.")
 @click.option("--verify-limit", "verify_limit", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="Events per table that `verify` reads.")
 @project_command
@@ -296,16 +382,17 @@ def demo(project: Project, size: str, out: Path, verify_limit: int) -> None:
 
     # Backfill the last day and build samples for the last two, with earlier days as history.
     start, end = data.end - timedelta(days=2), data.end
-    began = time.perf_counter()
-    for summary in project.backfill(None, start, end, out, progress=sys.stderr.isatty()):
-        click.echo(f"[backfill] {summary.describe()}")
-    steps.append(("backfill", time.perf_counter() - began))
-
-    for name in project.samples_names:
+    with writing(out):
         began = time.perf_counter()
-        summary = project.samples(name, start, end, out)
-        steps.append((f"samples {name}", time.perf_counter() - began))
-        click.echo(f"[samples] {summary.describe()}")
+        for summary in project.backfill(None, start, end, out, progress=sys.stderr.isatty()):
+            click.echo(f"[backfill] {summary.describe()}")
+        steps.append(("backfill", time.perf_counter() - began))
+
+        for name in project.samples_names:
+            began = time.perf_counter()
+            summary = project.samples(name, start, end, out)
+            steps.append((f"samples {name}", time.perf_counter() - began))
+            click.echo(f"[samples] {summary.describe()}")
     # The streaming engine against the batch one, on an hour of the last day (the
     # latest events only, so that the Flink mini-cluster finishes quickly).
     from featuresql.verify import verify as run_verify

@@ -1,20 +1,28 @@
 """Atomic, idempotent Parquet partitions: `<dir>/dt=YYYY-MM-DD/part-0.parquet`.
 
-A run writes everything to a hidden staging folder first, then swaps each
-day's partition in with a rename. A killed run leaves, at worst, a hidden
-staging folder (ignored by readers, removed by the next run), never a half
-partition. A rerun replaces the days of its range, and removes a day that now
-has no rows.
+A run writes everything to a staging folder first, then swaps each day's
+partition in with a rename. Staging lives beside the output folder, in
+`<parent>/.staging/<name>/`, not inside it: DuckDB's recursive glob
+(`<dir>/**/*.parquet`) enters hidden folders, so anything staged inside `<dir>`
+would be read as output while a run is in progress or after it was killed.
+Beside it is still the same file system, so the renames stay atomic. Staged
+files are named `*.staged` until their partition is swapped in, so a glob over
+a wider folder (all of `--out`) does not read them either. A killed
+run leaves, at worst, a staging folder (which no reader of `<dir>` sees, and
+the next run removes), never a half partition. A rerun replaces the days of its
+range, and removes a day that now has no rows.
 """
 
 from __future__ import annotations
 
 import ctypes
 import fcntl
+import itertools
 import os
 import re
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +55,8 @@ class RunSummary:
     null_key_rows: dict[str, int] = field(default_factory=dict)
     #: Streaming engine only: rows of each source that arrived at or below the watermark.
     late_rows: dict[str, int] = field(default_factory=dict)
+    #: CSV rows that could not be read, by `<table>: <reason>`; kept in `OUT/rejected/<name>/<table>/`.
+    rejected_rows: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [f"{self.kind} {self.name}: {self.rows:,} rows in {self.partitions} partitions, {self.seconds:.2f} s"]
@@ -62,15 +72,147 @@ class RunSummary:
         if self.late_rows:
             detail = ", ".join(f"{source}: {count:,}" for source, count in self.late_rows.items())
             parts.append(f"late rows {sum(self.late_rows.values()):,} ({detail})")
+        if self.rejected_rows:
+            detail = ", ".join(f"{reason}: {count:,}" for reason, count in self.rejected_rows.items())
+            where = self.out.parent.parent / "rejected" / self.name
+            parts.append(f"rejected rows {sum(self.rejected_rows.values()):,} ({detail}; set aside in {where})")
         return "; ".join(parts)
 
 
+def output_root(out: str | os.PathLike[str]) -> Path:
+    """The output folder of a run as an absolute path, checked before anything runs.
+
+    Resolved once, early: a relative path then works for every engine (Flink's
+    sinks take file URIs, which must be absolute). An empty name is refused (it
+    would write into the current directory), and so is a path that is a file
+    or runs through one.
+    """
+    text = os.fspath(out)
+    if not text.strip():
+        raise FeaturesqlError("the output folder is empty: name a folder ('.' for the current one)")
+    path = Path(os.path.abspath(text))
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is a file" if folder == path else f"runs through the file {folder}"
+                raise FeaturesqlError(f"the output folder {path} {where}, not a folder")
+            break
+    return path
+
+
+def check_writable(folder: Path) -> None:
+    """Write and delete a probe file (OSError if that fails), so an unwritable folder fails before a long run."""
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=".featuresql-probe-", dir=folder)
+    except OSError as err:
+        # Name the folder, not the probe's random name.
+        raise OSError(err.errno, err.strerror, str(folder)) from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+@contextmanager
+def write_errors(target: Path) -> Iterator[None]:
+    """A folder that cannot be written is one clear line (FeaturesqlError), not a traceback."""
+    try:
+        yield
+    except OSError as err:
+        raise FeaturesqlError(f"cannot write {target}: {os_error_text(err)}") from None
+
+
+def os_error_text(err: OSError) -> str:
+    """An OSError in one line: its reason and the path it concerns."""
+    reason = err.strerror or str(err) or type(err).__name__
+    where = f" ({err.filename})" if err.filename else ""
+    return " ".join(f"{reason}{where}".split())
+
+
+def create_dirs(path: Path) -> list[Path]:
+    """`mkdir -p path`; returns the folders it created, deepest first (none are left if it fails)."""
+    missing = list(itertools.takewhile(lambda p: not p.exists(), (path, *path.parents)))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        remove_empty(missing)
+        raise
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """rmdir each folder, deepest first, stopping at the first that is not empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return
+
+
+@contextmanager
+def made_dirs(path: Path) -> Iterator[Path]:
+    """Create `path` and its missing parents; if the block fails, remove those of them still empty.
+
+    A failed run leaves no new empty folder behind (only folders it created
+    itself, and only empty ones, so nothing a user had is ever removed)."""
+    created = create_dirs(path)
+    try:
+        yield path
+    except BaseException:
+        remove_empty(created)
+        raise
+
+
+def staging_area(target: Path) -> Path:
+    """Where runs writing `target` stage: `<parent>/.staging/<name>/`, beside `target` (see the module docstring)."""
+    return target.parent / STAGING / target.name
+
+
+@contextmanager
+def staged_run(target: Path) -> Iterator[Path]:
+    """A fresh staging folder for one run writing `target`, yielded under the target's lock.
+
+    Creates `target` (and removes what it created if the run fails), finishes what
+    a killed run left (`clean_stale_staging`), and removes the staging folder
+    whatever happens. A folder that cannot be written is a FeaturesqlError.
+    """
+    area = staging_area(target)
+    with write_errors(target), made_dirs(target), exclusive(target):
+        clean_stale_staging(target)
+        staging = area / uuid.uuid4().hex
+        _make_fresh(staging)
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            remove_empty([area, area.parent])
+
+
+def _make_fresh(folder: Path) -> None:
+    # Runs writing other targets beside ours remove `.staging` when they find it
+    # empty; if one does so between our two mkdirs, create it again.
+    for _ in range(5):
+        try:
+            folder.mkdir(parents=True)
+            return
+        except FileNotFoundError:
+            continue
+    folder.mkdir(parents=True)
+
+
 def clean_stale_staging(target: Path) -> None:
-    """Finish what a killed run left: drop its staging, restore any partition it had set aside."""
-    for stale in target.glob(".staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    for replaced in target.glob(".replaced-*"):
-        # `.replaced-<hex>-dt=YYYY-MM-DD`: the run died between its two renames.
+    """Finish what a killed run left: drop its staging, restore any partition it had set aside.
+
+    Call it only under the target's lock (`exclusive`): then whatever is staged
+    for `target` belongs to a run that is gone. Folders inside `target` are what
+    earlier versions staged there."""
+    area = staging_area(target)
+    holding = sorted(area.iterdir()) if area.is_dir() else []
+    for stale in holding + sorted(target.glob(".staging-*")):
+        if not stale.name.startswith(_REPLACED):
+            shutil.rmtree(stale, ignore_errors=True)
+    for replaced in [p for p in holding if p.name.startswith(_REPLACED)] + sorted(target.glob(".replaced-*")):
+        # `replaced-<hex>-dt=YYYY-MM-DD`: the run died between its two renames.
         partition = target / replaced.name.split("-", 2)[-1]
         if partition.name.startswith("dt=") and not partition.exists():
             replaced.rename(partition)
@@ -80,9 +222,13 @@ def clean_stale_staging(target: Path) -> None:
 
 def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: str, days: list[date], target: Path) -> dict[date, int]:
     """Run `query` and store its rows by UTC day of `time_column`; returns rows per day."""
-    target.mkdir(parents=True, exist_ok=True)
-    with exclusive(target):
-        return _write_locked(con, query, time_column, days, target)
+    with staged_run(target) as staging:
+        relation = f"SELECT *, strftime({_ident(time_column)}, '%Y-%m-%d') AS dt FROM ({query}) AS result"
+        con.execute(
+            f"COPY ({relation}) TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, "
+            f"FILENAME_PATTERN 'part-{{i}}', FILE_EXTENSION '{STAGED_SUFFIX[1:]}', OVERWRITE_OR_IGNORE true)"
+        )
+        return publish_staged(staging, days, target, lambda folder: _count_rows(con, folder))
 
 
 @contextmanager
@@ -103,21 +249,6 @@ def exclusive(target: Path) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
-def _write_locked(con: duckdb.DuckDBPyConnection, query: str, time_column: str, days: list[date], target: Path) -> dict[date, int]:
-    clean_stale_staging(target)
-    staging = target / f".staging-{uuid.uuid4().hex}"
-    staging.mkdir()
-    try:
-        relation = f"SELECT *, strftime({_ident(time_column)}, '%Y-%m-%d') AS dt FROM ({query}) AS result"
-        con.execute(
-            f"COPY ({relation}) TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, "
-            "FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true)"
-        )
-        return publish_staged(staging, days, target, lambda folder: _count_rows(con, folder))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 def publish_staged(
     staging: Path, days: list[date], target: Path, count_rows: Callable[[Path], int] | None = None
 ) -> dict[date, int]:
@@ -136,8 +267,17 @@ def publish_staged(
         final = target / f"dt={day.isoformat()}"
         if staged.exists():
             counts[day] = (count_rows or _parquet_rows)(staged)
-        _swap(staged if staged.exists() else None, final, target)
+            _name_as_parquet(staged)
+        _swap(staged if staged.exists() else None, final, staging_area(target))
     return counts
+
+
+def _name_as_parquet(partition: Path) -> None:
+    """Give a staged partition's files their published names (`*.parquet`), just before its swap."""
+    for path in partition.iterdir():
+        if path.is_file() and not path.name.startswith((".", "_")) and path.suffix != ".parquet":
+            stem = path.name.removesuffix(STAGED_SUFFIX)
+            path.rename(path.with_name(stem + ".parquet"))
 
 
 def _parquet_rows(folder: Path) -> int:
@@ -151,17 +291,18 @@ def _parquet_rows(folder: Path) -> int:
     )
 
 
-def _swap(staged: Path | None, final: Path, target: Path) -> None:
+def _swap(staged: Path | None, final: Path, holding: Path) -> None:
     """Put `staged` in place of `final`; readers never see the day missing or mixed.
 
     On Linux the two directories are exchanged in one atomic renameat2 call.
     Elsewhere it takes two renames; if the second fails the previous partition
     is put back, and a run killed between them is repaired by the next run
-    (`clean_stale_staging`).
+    (`clean_stale_staging`). A partition moved out of `final` waits in
+    `holding` (the staging area, outside the output) until it is deleted.
     """
     if staged is None:
         if final.exists():
-            doomed = target / f".replaced-{uuid.uuid4().hex}-gone"
+            doomed = holding / f"{_REPLACED}{uuid.uuid4().hex}-gone"
             final.rename(doomed)
             shutil.rmtree(doomed, ignore_errors=True)
         return
@@ -170,7 +311,7 @@ def _swap(staged: Path | None, final: Path, target: Path) -> None:
         return
     replaced = None
     if final.exists():
-        replaced = target / f".replaced-{uuid.uuid4().hex}-{final.name}"
+        replaced = holding / f"{_REPLACED}{uuid.uuid4().hex}-{final.name}"
         final.rename(replaced)
     try:
         staged.rename(final)
@@ -201,10 +342,18 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _count_rows(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
-    row = con.execute(f"SELECT count(*) FROM read_parquet({_literal(str(folder) + '/*.parquet')})").fetchall()[0]
+    # Every file: staged files are not named `*.parquet` yet.
+    row = con.execute(f"SELECT count(*) FROM read_parquet({_literal(str(folder) + '/*')})").fetchall()[0]
     return int(row[0])
 
 
+#: The staging area's folder, beside each output folder (`staging_area`).
+STAGING = ".staging"
+#: What staged files are called until published: not `*.parquet`, so that not even
+#: a glob over the whole `--out` folder (which holds the staging areas) reads them.
+STAGED_SUFFIX = ".staged"
+#: Prefix of a previous partition set aside in the staging area during a swap.
+_REPLACED = "replaced-"
 _DAY_FOLDER = re.compile(r"^dt=\d{4}-\d{2}-\d{2}$")
 
 

@@ -408,3 +408,97 @@ def test_newcomer_loop(example: Path, tmp_path: Path) -> None:
     table = pq.read_table(out / "samples" / "ctr" / "dt=2026-01-11")
     assert {"likes_1h", "likes_1d"} <= set(table.column_names)
     assert table.num_rows > 0
+
+
+# ---------------------------------------------------------------------------------------
+# Odd and unwritable output folders; the backstop for everything else (issue 14)
+# ---------------------------------------------------------------------------------------
+
+
+def one_error_line(result: Result) -> str:
+    """The run failed with exactly one line on stderr, and no traceback."""
+    no_traceback(result)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "flink"])
+@pytest.mark.parametrize("command", [["backfill"], ["samples", "s"]])
+@pytest.mark.parametrize(("out", "says"), [
+    ("", "the output folder is empty"),
+    ("FILE", "is a file, not a folder"),
+    ("FILE/sub", "runs through the file"),
+    ("/proc/featuresql-x", "cannot create it: No such file or directory"),
+    ("/sys/featuresql-x", "cannot create it: "),
+    ("/proc", "cannot write there: "),
+])
+def test_an_odd_or_unwritable_out_is_one_line_and_exit_2(
+    clean: Path, tmp_path: Path, engine: str, command: list[str], out: str, says: str
+) -> None:
+    (tmp_path / "FILE").write_text("a file, not a folder")
+    out = out.replace("FILE", str(tmp_path / "FILE"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = cli(*command, "--project", str(clean), "--start", START, "--end", END, "--out", out, "--engine", engine)
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert line.startswith("error: --out ") and says in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
+
+
+def test_a_failed_run_leaves_no_new_folder(clean: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "out"
+    result = cli("backfill", "user_stats", "--project", str(clean), "--start", START, "--end", END, "--out", str(out))
+    assert result.exit_code == 1  # the project has no data
+    assert "has no data files" in one_error_line(result)
+    assert not (tmp_path / "new").exists()
+
+
+def test_other_writing_commands_check_their_folders(clean: Path, tmp_path: Path) -> None:
+    (tmp_path / "FILE").write_text("")
+    for args in (["generate", "--size", "1k"], ["stream", "user_stats", "--project", str(clean)]):
+        result = cli(*args, "--out", str(tmp_path / "FILE"))
+        assert result.exit_code == 2, result.output
+        assert "is a file, not a folder" in one_error_line(result)
+    result = cli("stream", "user_stats", "--project", str(clean), "--out", str(tmp_path / "o"), "--state", "")
+    assert result.exit_code == 2
+    assert one_error_line(result).startswith("error: --state '': the output folder is empty")
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_2(clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(Project, "backfill", broken)
+    args = ["backfill", "--project", str(clean), "--start", START, "--end", END, "--out", str(tmp_path / "out")]
+    monkeypatch.delenv("FEATURESQL_DEBUG", raising=False)
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        "featuresql: internal error: RuntimeError: a bug; over two lines (set FEATURESQL_DEBUG=1 for the traceback)"
+    )
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv("FEATURESQL_DEBUG", "1")
+    debug = cli(*args)
+    assert debug.exit_code == 2
+    assert "Traceback" in debug.stderr and "in broken" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1] == "featuresql: internal error: RuntimeError: a bug; over two lines"
+
+
+def test_a_featuresql_error_message_is_one_line(clean: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from featuresql.diagnostics import FeaturesqlError
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise FeaturesqlError("DuckDB said\n  something long\n\nwith advice")
+
+    monkeypatch.setattr(Project, "compile", failing)
+    result = cli("compile", "user_stats", "--project", str(clean))
+    assert result.exit_code == 1
+    assert one_error_line(result) == "error: DuckDB said; something long; with advice"
+
+
+def test_usage_errors_stay_clicks(clean: Path) -> None:
+    result = cli("backfill", "--project", str(clean), "--start", START, "--end", END)
+    assert result.exit_code == 2
+    no_traceback(result)
+    assert "Missing option '--out'" in result.stderr

@@ -1,7 +1,7 @@
 """The atomic partition writer (featuresql/output.py): crashes never leave half partitions.
 
-`write_partitions` stages a run in `<target>/.staging-*`, then swaps each day's
-`dt=YYYY-MM-DD` folder in with renames. These tests break it at chosen points
+`write_partitions` stages a run beside its target, in `<parent>/.staging/<name>/<run>/`,
+then swaps each day's `dt=YYYY-MM-DD` folder in with renames. These tests break it at chosen points
 (exceptions from monkeypatched renames, and a child process that dies with
 os._exit mid-run) and check what a reader would see afterwards.
 """
@@ -21,7 +21,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from featuresql.output import clean_stale_staging, write_partitions
+from featuresql import FeaturesqlError
+from featuresql.output import clean_stale_staging, staging_area, write_partitions
 
 D10, D11, D12 = date(2026, 1, 10), date(2026, 1, 11), date(2026, 1, 12)
 DAYS = [D10, D11]
@@ -47,7 +48,11 @@ def visible(target: Path) -> dict[str, list[int]]:
 
 
 def hidden(target: Path) -> list[str]:
-    return sorted(p.name for p in target.iterdir() if p.name.startswith("."))
+    """Hidden entries in the target, and whatever runs left in its staging area."""
+    inside = [p.name for p in target.iterdir() if p.name.startswith(".")]
+    area = staging_area(target)
+    staged = [f"staging/{p.name}" for p in area.iterdir()] if area.exists() else []
+    return sorted(inside + staged)
 
 
 _CON = duckdb.connect()  # one connection for the module: connecting costs more than these writes
@@ -76,6 +81,7 @@ def test_rerun_replaces_and_is_idempotent(tmp_path: Path) -> None:
     write(target, SECOND)
     assert visible(target) == {"dt=2026-01-10": [10], "dt=2026-01-11": [11, 12]}
     assert hidden(target) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]  # the staging area is gone too
 
 
 def test_rerun_removes_a_day_that_now_has_no_rows(tmp_path: Path) -> None:
@@ -104,9 +110,10 @@ def test_rows_outside_the_days_are_not_published(tmp_path: Path) -> None:
 def test_stale_staging_and_replaced_dirs_are_cleaned(tmp_path: Path) -> None:
     target = tmp_path / "t"
     write(target, FIRST)
-    for stale in (".staging-dead", ".replaced-dead"):
-        (target / stale / "dt=2026-01-10").mkdir(parents=True)
-        (target / stale / "dt=2026-01-10" / "part-0.parquet").write_bytes(b"half a file")
+    for stale in (target / ".staging-dead", target / ".replaced-dead", staging_area(target) / "dead",
+                  staging_area(target) / "replaced-dead-gone"):
+        (stale / "dt=2026-01-10").mkdir(parents=True)
+        (stale / "dt=2026-01-10" / "part-0.parquet").write_bytes(b"half a file")
     write(target, SECOND)
     assert hidden(target) == []
     assert visible(target) == {"dt=2026-01-10": [10], "dt=2026-01-11": [11, 12]}
@@ -120,16 +127,29 @@ def test_clean_stale_staging_keeps_partitions(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dt=2026-01-10"]
 
 
-def test_hidden_staging_is_invisible_to_dataset_readers(tmp_path: Path) -> None:
+def test_a_stale_staging_is_invisible_to_readers_of_the_output(tmp_path: Path) -> None:
     target = tmp_path / "t"
     write(target, FIRST)
-    # what a killed run leaves behind: a complete staged copy in a hidden folder
-    shutil.copytree(target / "dt=2026-01-10", target / ".staging-dead" / "dt=2026-01-10")
+    # what a killed run leaves behind: a complete staged copy in the staging area
+    shutil.copytree(target / "dt=2026-01-10", staging_area(target) / "dead" / "dt=2026-01-10")
     dataset = ds.dataset(target, format="parquet", partitioning="hive")
-    assert dataset.to_table().num_rows == 3  # not 5: pyarrow skips hidden folders
+    assert dataset.to_table().num_rows == 3
     con = duckdb.connect()
-    assert con.execute(f"SELECT count(*) FROM read_parquet('{target}/dt=*/*.parquet')").fetchall()[0][0] == 3
-    # NB: DuckDB's recursive glob `{target}/**/*.parquet` does read hidden folders (it would count 5).
+    for pattern in ("dt=*/*.parquet", "**/*.parquet", "**"):
+        # DuckDB's recursive glob enters hidden folders: the staging area must lie outside the target.
+        found = con.execute(f"SELECT count(*) FROM read_parquet('{target}/{pattern}')").fetchall()[0][0]
+        assert found == 3, pattern
+
+
+def test_legacy_staging_inside_the_target_is_cleaned(tmp_path: Path) -> None:
+    target = tmp_path / "t"
+    write(target, FIRST)
+    (target / ".staging-old" / "dt=2026-01-10").mkdir(parents=True)
+    shutil.copytree(target / "dt=2026-01-11", target / ".replaced-abc-dt=2026-01-11")
+    shutil.rmtree(target / "dt=2026-01-11")  # an old version died between its two renames
+    clean_stale_staging(target)
+    assert hidden(target) == []
+    assert visible(target) == {"dt=2026-01-10": [1, 2], "dt=2026-01-11": [3]}
 
 
 def test_failed_query_leaves_previous_partitions_intact(tmp_path: Path) -> None:
@@ -141,6 +161,23 @@ def test_failed_query_leaves_previous_partitions_intact(tmp_path: Path) -> None:
         write(target, failing)
     assert visible(target) == before
     assert hidden(target) == []
+
+
+def test_a_failed_first_run_leaves_no_empty_folder(tmp_path: Path) -> None:
+    failing = "SELECT v, error('boom')::TIMESTAMP AS event_time FROM (" + FIRST + ")"
+    with pytest.raises(duckdb.Error, match="boom"):
+        write(tmp_path / "out" / "features" / "f", failing)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["/proc/featuresql-test", "/sys/featuresql-test", "FILE/sub"])
+def test_an_unwritable_target_is_one_clear_error(tmp_path: Path, where: str) -> None:
+    (tmp_path / "FILE").write_text("not a folder")
+    target = Path(where.replace("FILE", str(tmp_path / "FILE")))
+    with pytest.raises(FeaturesqlError) as caught:
+        write(target / "features" / "f", FIRST)
+    message = str(caught.value)
+    assert message.startswith(f"cannot write {target}/features/f: ") and "\n" not in message, message
 
 
 @pytest.fixture
@@ -171,7 +208,7 @@ def _failing_rename(monkeypatch: pytest.MonkeyPatch, fail_on: int) -> None:
     seen = {"n": 0}
 
     def rename(self: Path, target: Path) -> Path:  # type: ignore[override]
-        if self.parent.name.startswith(".staging-") and self.name.startswith("dt="):
+        if self.parent.parent.parent.name == ".staging" and self.name.startswith("dt="):
             seen["n"] += 1
             if seen["n"] == fail_on:
                 raise OSError("simulated crash while publishing")
@@ -185,7 +222,7 @@ def test_failed_publish_keeps_the_previous_partition_visible(tmp_path: Path, mon
     target = tmp_path / "t"
     write(target, FIRST)
     _failing_rename(monkeypatch, fail_on=1)
-    with pytest.raises(OSError):
+    with pytest.raises(FeaturesqlError, match="simulated crash"):
         write(target, SECOND)
     assert visible(target) == {"dt=2026-01-10": [1, 2], "dt=2026-01-11": [3]}
 
@@ -197,7 +234,7 @@ def test_failed_publish_never_shows_a_partial_partition(tmp_path: Path, monkeypa
     old = {"dt=2026-01-10": [1, 2], "dt=2026-01-11": [3]}
     new = {"dt=2026-01-10": [10], "dt=2026-01-11": [11, 12]}
     _failing_rename(monkeypatch, fail_on=2)
-    with pytest.raises(OSError):
+    with pytest.raises(FeaturesqlError, match="simulated crash"):
         write(target, SECOND)
     seen = visible(target)
     # Per partition: either the old or the new complete version.
@@ -220,7 +257,7 @@ _CHILD = textwrap.dedent("""
     real_rename, real_count = pathlib.Path.rename, output._count_rows
 
     def rename(self, dest):
-        if crash_at == "between-renames" and pathlib.Path(dest).name.startswith(".replaced-"):
+        if crash_at == "between-renames" and pathlib.Path(dest).name.startswith("replaced-"):
             real_rename(self, dest)
             os._exit(9)  # killed after moving the old partition away, before moving the new one in
         return real_rename(self, dest)
@@ -258,7 +295,12 @@ def test_killed_before_publishing_leaves_previous_partitions(tmp_path: Path) -> 
     write(target, FIRST)
     _killed_run(target, SECOND, "after-copy")
     assert visible(target) == {"dt=2026-01-10": [1, 2], "dt=2026-01-11": [3]}
-    assert [h.split("-")[0] for h in hidden(target)] == [".staging"]  # left behind, hidden
+    assert len(hidden(target)) == 1 and hidden(target)[0].startswith("staging/")  # left beside, not inside
+    # Not even a recursive glob over the folder that holds the staging area reads it: staged
+    # files are not named *.parquet until they are published.
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/**/*.parquet')").fetchall()[0][0] == 3
+    assert list(staging_area(target).rglob("*.staged"))
     write(target, SECOND)
     assert hidden(target) == []
     assert visible(target) == {"dt=2026-01-10": [10], "dt=2026-01-11": [11, 12]}

@@ -18,8 +18,9 @@ from tqdm import tqdm
 
 from featuresql.compile import duckdb as sql
 from featuresql.definitions import CatalogTable
+from featuresql.engines import csv_sources
 from featuresql.diagnostics import FeaturesqlError
-from featuresql.output import RunSummary, write_partitions
+from featuresql.output import RunSummary, output_root, write_partitions
 from featuresql.plan import AggregatePlan
 from featuresql.engines import definition_tables, run_range
 from featuresql.timeutil import days_between
@@ -68,7 +69,10 @@ def check_data(con: duckdb.DuckDBPyConnection, project: "Project", table: Catalo
             f"(looked for {pattern}); run `featuresql generate` for the example data, or fix 'path'"
         )
     if table.format == "csv":
-        return  # read_csv is given the catalog's types and reports its own errors
+        # Rows are typed as they are read, and bad ones set aside (csv_sources); the
+        # header must match, since CSV columns are read by position.
+        csv_sources.check_headers(project, table)
+        return
     # Files are read by name (union_by_name), which would fill a column missing
     # from one file with NULLs: every file must have every catalog column.
     wanted = [c.name for c in table.columns]
@@ -86,7 +90,7 @@ def check_data(con: duckdb.DuckDBPyConnection, project: "Project", table: Catalo
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {sql.scan(table, project.root)}").fetchall()
     except duckdb.Error as err:
-        raise FeaturesqlError(f"{table.file}: cannot read data of table {table.name} at '{table.data_path}': {err}") from None
+        raise FeaturesqlError(f"{table.file}: cannot read data of table {table.name} at '{table.data_path}': {one_line(err)}") from None
     actual = {row[0].lower(): str(row[1]) for row in described}
     for column in table.columns:
         found = actual.get(column.name.lower())
@@ -134,15 +138,13 @@ def compile_definition(project: "Project", name: str, start: "Instant", end: "In
     raise FeaturesqlError(f"unknown feature or samples {name}; known: {known}")
 
 
-def _backfill_sql(con: duckdb.DuckDBPyConnection, project: "Project", name: str, lower: datetime, upper: datetime) -> tuple[AggregatePlan, str]:
-    plan = project.feature_plan(name)
-    check_data(con, project, plan.source)
-    return plan, sql.compile_backfill(plan, project.root, lower, upper)
-
-
-def _samples_sql(con: duckdb.DuckDBPyConnection, project: "Project", name: str, lower: datetime, upper: datetime) -> tuple[CatalogTable, list[AggregatePlan], AggregatePlan | None, str]:
+def _samples_sql(
+    project: "Project", name: str, lower: datetime, upper: datetime, sources: csv_sources.Sources
+) -> tuple[CatalogTable, list[AggregatePlan], AggregatePlan | None, str]:
+    """The samples query over the run's sources (CSV tables read from their typed copies)."""
     spine, features, label = project.samples_plans(name)
-    check_sources(con, project, name)
+    spine, features = sources.table(spine), [sources.plan(p) for p in features]
+    label = sources.plan(label) if label is not None else None
     return spine, features, label, sql.compile_samples(name, spine, features, label, project.root, lower, upper)
 
 
@@ -171,7 +173,18 @@ def engine_errors() -> Iterator[None]:
     try:
         yield
     except duckdb.Error as err:
-        raise FeaturesqlError(f"DuckDB failed while running the job: {err}") from None
+        raise FeaturesqlError(f"DuckDB failed while running the job: {one_line(err)}") from None
+
+
+def one_line(err: duckdb.Error) -> str:
+    """DuckDB's message without its advice: the first line, and the file when it names one.
+
+    Its errors run to 20-30 lines (a CSV error lists every reader option); a
+    message of ours is one line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    head = lines[0] if lines else type(err).__name__
+    named = next((line.split("=", 1)[1].strip() for line in lines if line.startswith("file =")), None)
+    return f"{head} (file {named})" if named else head
 
 
 def _is_boolean(con: duckdb.DuckDBPyConnection, target: Path, column: str) -> bool:
@@ -185,55 +198,85 @@ def _is_boolean(con: duckdb.DuckDBPyConnection, target: Path, column: str) -> bo
 def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
     lower, upper = run_range(start, end)
     con = connect()
-    _, query = _backfill_sql(con, project, name, lower, upper)
-    return _arrow(con, query)
+    plan = project.feature_plan(name)
+    check_data(con, project, plan.source)
+    with csv_sources.readable(con, project, [plan.source]) as sources:
+        result = _arrow(con, sql.compile_backfill(sources.plan(plan), project.root, lower, upper))
+    sources.warn([plan.source])
+    return result
 
 
 def samples_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
     lower, upper = run_range(start, end)
     con = connect()
-    *_, query = _samples_sql(con, project, name, lower, upper)
-    return _arrow(con, query)
+    project.samples_def(name)  # an unknown name fails first, listing the samples
+    check_sources(con, project, name)
+    tables = definition_tables(project, name)
+    with csv_sources.readable(con, project, tables) as sources:
+        *_, query = _samples_sql(project, name, lower, upper, sources)
+        result = _arrow(con, query)
+    sources.warn(tables)
+    return result
 
 
 def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path, progress: bool = False) -> list[RunSummary]:
     lower, upper = run_range(start, end, whole_days=True)
+    out = output_root(out)
     con = connect()
     plans = [project.feature_plan(n) for n in names]  # all errors before any work
-    for table in {p.source.name: p.source for p in plans}.values():  # each source checked once
+    tables = list({p.source.name: p.source for p in plans}.values())
+    for table in tables:  # each source checked once
         check_data(con, project, table)
     skipped: dict[tuple[str, tuple[str, ...]], dict[str, int]] = {}
-    summaries = []
-    for plan in tqdm(plans, desc="backfill", unit="feature", disable=not progress):
-        query = sql.compile_backfill(plan, project.root, lower, upper)
-        began = time.perf_counter()
-        with engine_errors():
-            counts = write_partitions(con, millisecond_timestamps(con, query), "event_time", days_between(lower, upper), out / "features" / plan.name)
-        # Features that share a source and keys exclude the same rows: count them once.
-        if (plan.source.name, plan.keys) not in skipped:
-            skipped[(plan.source.name, plan.keys)] = skipped_rows(con, project, plan, lower, upper)
-        summaries.append(RunSummary(
-            name=plan.name, kind="feature", out=out / "features" / plan.name, rows=sum(counts.values()),
-            partitions=len(counts), seconds=time.perf_counter() - began,
-            skipped_rows=skipped[(plan.source.name, plan.keys)],
-        ))
-    return summaries
+    with csv_sources.readable(con, project, tables) as sources:
+        return [_backfill_one(con, project, plan, sources, lower, upper, out, skipped)
+                for plan in tqdm(plans, desc="backfill", unit="feature", disable=not progress)]
+
+
+def _backfill_one(
+    con: duckdb.DuckDBPyConnection, project: "Project", plan: AggregatePlan, sources: csv_sources.Sources,
+    lower: datetime, upper: datetime, out: Path, skipped: dict[tuple[str, tuple[str, ...]], dict[str, int]],
+) -> RunSummary:
+    """One feature's update log into `out/features/<name>/`, its rejected source rows into `out/rejected/<name>/`.
+
+    `skipped` keeps the skipped-row counts of the run's features so far: features that
+    share a source and keys exclude the same rows, and are counted once."""
+    began = time.perf_counter()
+    run = sources.plan(plan)
+    query = sql.compile_backfill(run, project.root, lower, upper)
+    target = out / "features" / plan.name
+    with engine_errors():
+        counts = write_partitions(con, millisecond_timestamps(con, query), "event_time", days_between(lower, upper), target)
+    sources.keep(out / "rejected" / plan.name, [plan.source])
+    if (plan.source.name, plan.keys) not in skipped:
+        skipped[(plan.source.name, plan.keys)] = skipped_rows(con, project, run, lower, upper)
+    return RunSummary(
+        name=plan.name, kind="feature", out=target, rows=sum(counts.values()), partitions=len(counts),
+        seconds=time.perf_counter() - began, skipped_rows=skipped[(plan.source.name, plan.keys)],
+        rejected_rows=sources.counts([plan.source]),
+    )
 
 
 def samples(project: "Project", name: str, start: "Instant", end: "Instant", out: Path) -> RunSummary:
     lower, upper = run_range(start, end, whole_days=True)
+    out = output_root(out)
     con = connect()
-    spine, features, label, query = _samples_sql(con, project, name, lower, upper)
-    began = time.perf_counter()
-    target = out / "samples" / project.samples_def(name).name
-    with engine_errors():
-        counts = write_partitions(con, millisecond_timestamps(con, query), spine.time_column, days_between(lower, upper), target)
-    rate = label_rate(con, target, label, counts)
-    skipped, null_keyed = spine_counts(con, project, spine, features, label, lower, upper)
+    samples_name = project.samples_def(name).name  # an unknown name fails first, listing the samples
+    check_sources(con, project, name)
+    tables = definition_tables(project, name)
+    with csv_sources.readable(con, project, tables) as sources:
+        spine, features, label, query = _samples_sql(project, name, lower, upper, sources)
+        began = time.perf_counter()
+        target = out / "samples" / samples_name
+        with engine_errors():
+            counts = write_partitions(con, millisecond_timestamps(con, query), spine.time_column, days_between(lower, upper), target)
+        sources.keep(out / "rejected" / samples_name, tables)
+        rate = label_rate(con, target, label, counts)
+        skipped, null_keyed = spine_counts(con, project, spine, features, label, lower, upper)
     return RunSummary(
-        name=project.samples_def(name).name, kind="samples", out=target, rows=sum(counts.values()),
+        name=samples_name, kind="samples", out=target, rows=sum(counts.values()),
         partitions=len(counts), seconds=time.perf_counter() - began, skipped_rows=skipped, label_rate=rate,
-        null_key_rows=null_keyed,
+        null_key_rows=null_keyed, rejected_rows=sources.counts(tables),
     )
 
 

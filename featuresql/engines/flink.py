@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from featuresql import connectors
 from featuresql.compile import flink as sql
 from featuresql.diagnostics import FeaturesqlError
-from featuresql.output import RunSummary, publish_staged
+from featuresql.output import RunSummary, output_root, publish_staged, staged_run, write_errors
 from featuresql.engines import run_range
 from featuresql.timeutil import days_between
 
@@ -106,7 +106,9 @@ def run_to_staging(job: sql.FlinkJob, staging: Path, late_dir: Path) -> dict[str
     finally:
         drop(env, names)
     # Flink names part files without an extension; readers (and DuckDB globs) expect `.parquet`.
-    for path in parquet_files(staging) + parquet_files(late_dir):
+    # The output's files keep their names until `output.publish_staged` publishes them, so
+    # that no reader of the output folder reads them before.
+    for path in parquet_files(late_dir):
         if path.suffix != ".parquet":
             path.rename(path.with_name(path.name + ".parquet"))
     return {source: rows_in(late_dir / source) for source, _ in job.late}
@@ -362,25 +364,24 @@ def check_sources(project: "Project", name: str) -> None:
 def _publish(
     project: "Project", name: str, lower: datetime, upper: datetime, target: Path, out: Path
 ) -> tuple[dict, dict[str, int], float]:
-    """Run a job and publish its day partitions atomically; keep its late rows in `out/late/<name>/`."""
-    target.mkdir(parents=True, exist_ok=True)
+    """Run a job and publish its day partitions atomically; keep its late rows in `out/late/<name>/`.
+
+    The job's sink writes into a staging folder outside `target` (`output.staged_run`),
+    under the same lock and crash recovery as DuckDB's runs."""
     began = time.perf_counter()
-    staging = target / f".staging-{uuid.uuid4().hex}"
-    try:
-        with tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
-            job = staged_job(project, name, lower, upper, Path(tmp) / "inputs")
-            late_dir = Path(tmp) / "late"
-            late_counts = run_to_staging(job, staging, late_dir)
-            counts = publish_staged(staging, days_between(lower, upper), target)
-            # Late rows are kept for inspection (and for `verify`), replacing the last run's.
-            for source in late_counts:
-                kept = out / "late" / job.name / source
+    with staged_run(target) as staging, tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
+        job = staged_job(project, name, lower, upper, Path(tmp) / "inputs")
+        late_dir = Path(tmp) / "late"
+        late_counts = run_to_staging(job, staging, late_dir)
+        counts = publish_staged(staging, days_between(lower, upper), target)
+        # Late rows are kept for inspection (and for `verify`), replacing the last run's.
+        for source in late_counts:
+            kept = out / "late" / job.name / source
+            with write_errors(kept):
                 shutil.rmtree(kept, ignore_errors=True)
                 if (late_dir / source).exists():
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     shutil.move(str(late_dir / source), str(kept))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return counts, late_counts, time.perf_counter() - began
 
 
@@ -388,6 +389,7 @@ def backfill(project: "Project", names: list[str], start: "Instant", end: "Insta
     from featuresql.engines import duckdb as batch
 
     lower, upper = run_range(start, end, whole_days=True)
+    out = output_root(out)
     plans = [project.feature_plan(n) for n in names]  # all errors before any work
     con = batch.connect()
     for table in {p.source.name: p.source for p in plans}.values():
@@ -407,6 +409,7 @@ def samples(project: "Project", name: str, start: "Instant", end: "Instant", out
     from featuresql.engines import duckdb as batch
 
     lower, upper = run_range(start, end, whole_days=True)
+    out = output_root(out)
     check_sources(project, name)
     spine, features, label = project.samples_plans(name)
     samples_name = project.samples_def(name).name
