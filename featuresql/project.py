@@ -20,7 +20,7 @@ from featuresql.diagnostics import Diagnostic, FeaturesqlError
 from featuresql.gcpause import fewer_full_collections
 from featuresql.headers import load_feature, load_samples
 from featuresql.lazyplans import LazyPlans
-from featuresql.output import RunSummary
+from featuresql.output import RunSummary, output_root
 from featuresql.parse import ParsedFile, parse_source
 from featuresql.parse.header import Header, HeaderNode, Property, Word, walk
 from featuresql.paths import read_project_file
@@ -420,9 +420,9 @@ class Project:
         if engine_name == "flink":
             from featuresql.engines import flink
 
-            return flink.backfill(self, names or self.feature_names, start, end, Path(out))
+            return flink.backfill(self, names or self.feature_names, start, end, output_root(out))
 
-        return engine.backfill(self, names or self.feature_names, start, end, Path(out), progress=progress)
+        return engine.backfill(self, names or self.feature_names, start, end, output_root(out), progress=progress)
 
     def samples(self, name: str, start: Instant, end: Instant, out: str | Path, engine_name: str = "duckdb") -> RunSummary:
         """Write samples to `out/samples/<name>/dt=YYYY-MM-DD/` (atomically, per partition)."""
@@ -431,9 +431,9 @@ class Project:
         if engine_name == "flink":
             from featuresql.engines import flink
 
-            return flink.samples(self, name, start, end, Path(out))
+            return flink.samples(self, name, start, end, output_root(out))
 
-        return engine.samples(self, name, start, end, Path(out))
+        return engine.samples(self, name, start, end, output_root(out))
 
     def preview(
         self,

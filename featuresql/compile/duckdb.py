@@ -62,12 +62,18 @@ def stored_type(column_type: exp.DataType) -> str:
     return "TIMESTAMP_MS" if kind == "TIMESTAMP" else kind
 
 
+#: How every reader reads 'format' = 'csv': RFC 4180 in one fixed dialect, never
+#: sniffed (a sniffer that turns quoting off reads `"u1` as a key), failing on a
+#: malformed row; runs go through engines/csv_sources, which sets such rows aside.
+CSV_DIALECT = "header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, strict_mode = true"
+
+
 def scan(table: CatalogTable, root: Path) -> str:
     """A table function reading the catalog table's files, all declared columns typed."""
     pattern = str((root / table.data_path).resolve()) if not Path(table.data_path).is_absolute() else table.data_path
     if table.format == "csv":
         columns = ", ".join(f"{sql_literal(c.name)}: {sql_literal(duckdb_type(c.type))}" for c in table.columns)
-        return f"read_csv({sql_literal(pattern)}, header = true, columns = {{{columns}}})"
+        return f"read_csv({sql_literal(pattern)}, {CSV_DIALECT}, columns = {{{columns}}})"
     return f"read_parquet({sql_literal(pattern)}, union_by_name = true)"
 
 

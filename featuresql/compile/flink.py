@@ -321,7 +321,7 @@ class FlinkJob:
             parts.append(
                 f"-- rows of {source} that arrived at or below the watermark (docs/semantics.md section 7)\n"
                 f"CREATE TEMPORARY TABLE {quote('late_' + source)} (...) WITH (\n"
-                f"  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/{source}', 'format' = 'parquet'\n);"
+                f"  'connector' = 'filesystem', 'path' = '<staging>/late/{source}', 'format' = 'parquet'\n);"
             )
             inserts.append(f"INSERT INTO {quote('late_' + source)}\n{query};")
         for table, source, query in self.rejected:
@@ -679,7 +679,8 @@ def sink_ddl_placeholder(job: FlinkJob) -> str:
     """The sink as `compile` prints it. At run time the sink's column types are
     taken from Flink's own typing of the query (DESCRIBE), so they always match."""
     return (
-        f"-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`\n"
+        f"-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`;\n"
+        f"-- <staging> is a run's folder beside <out>, whose days are swapped into <out>/{job.kind}/{job.name} when it ends\n"
         f"CREATE TEMPORARY TABLE {quote('sink')} (...) PARTITIONED BY (`dt`) WITH (\n"
-        f"  'connector' = 'filesystem', 'path' = '<out>/{job.kind}/{job.name}/.staging-<id>', 'format' = 'parquet'\n)"
+        f"  'connector' = 'filesystem', 'path' = '<staging>', 'format' = 'parquet'\n)"
     )

@@ -45,8 +45,8 @@ from featuresql.plan import AggregatePlan
 if TYPE_CHECKING:
     from featuresql.project import Project
 
-#: How DuckDB reads 'format' = 'csv' (see the module docstring).
-CSV_DIALECT = "header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, strict_mode = true"
+#: How DuckDB reads 'format' = 'csv' (see the module docstring); every reader shares it.
+CSV_DIALECT = sql.CSV_DIALECT
 
 #: DuckDB's error types (`reject_errors.error_type`) as reasons, in a stream's words where
 #: one applies; `{column}` and `{type}` are the catalog column's name and declared type.

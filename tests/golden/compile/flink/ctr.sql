@@ -64,29 +64,30 @@ CREATE TEMPORARY TABLE `label_impressions` (
   'parquet.utc-timezone' = 'true'
 );
 
--- the sink's columns are the query's, as Flink types them, plus the day partition `dt`
+-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`;
+-- <staging> is a run's folder beside <out>, whose days are swapped into <out>/samples/ctr when it ends
 CREATE TEMPORARY TABLE `sink` (...) PARTITIONED BY (`dt`) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/samples/ctr/.staging-<id>', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>', 'format' = 'parquet'
 );
 
 -- rows of src_engagements that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_src_engagements` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_engagements', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/src_engagements', 'format' = 'parquet'
 );
 
 -- rows of src_impressions that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_src_impressions` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_impressions', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/src_impressions', 'format' = 'parquet'
 );
 
 -- rows of spine_impressions that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_spine_impressions` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/spine_impressions', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/spine_impressions', 'format' = 'parquet'
 );
 
 -- rows of label_impressions that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_label_impressions` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/label_impressions', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/label_impressions', 'format' = 'parquet'
 );
 
 EXECUTE STATEMENT SET BEGIN

@@ -16,14 +16,15 @@ CREATE TEMPORARY TABLE `src_engagements` (
   'parquet.utc-timezone' = 'true'
 );
 
--- the sink's columns are the query's, as Flink types them, plus the day partition `dt`
+-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`;
+-- <staging> is a run's folder beside <out>, whose days are swapped into <out>/features/user_author_affinity when it ends
 CREATE TEMPORARY TABLE `sink` (...) PARTITIONED BY (`dt`) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/features/user_author_affinity/.staging-<id>', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>', 'format' = 'parquet'
 );
 
 -- rows of src_engagements that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_src_engagements` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_engagements', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/src_engagements', 'format' = 'parquet'
 );
 
 EXECUTE STATEMENT SET BEGIN

@@ -16,14 +16,15 @@ CREATE TEMPORARY TABLE `src_impressions` (
   'parquet.utc-timezone' = 'true'
 );
 
--- the sink's columns are the query's, as Flink types them, plus the day partition `dt`
+-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`;
+-- <staging> is a run's folder beside <out>, whose days are swapped into <out>/features/user_exposure when it ends
 CREATE TEMPORARY TABLE `sink` (...) PARTITIONED BY (`dt`) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/features/user_exposure/.staging-<id>', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>', 'format' = 'parquet'
 );
 
 -- rows of src_impressions that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_src_impressions` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_impressions', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/src_impressions', 'format' = 'parquet'
 );
 
 EXECUTE STATEMENT SET BEGIN

@@ -332,22 +332,22 @@ WHERE `__reject` IS NULL;
 
 -- rows of src_engagements that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_src_engagements` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_engagements', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/src_engagements', 'format' = 'parquet'
 );
 
 -- rows of src_impressions that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_src_impressions` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_impressions', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/src_impressions', 'format' = 'parquet'
 );
 
 -- rows of spine_impressions that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_spine_impressions` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/spine_impressions', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/spine_impressions', 'format' = 'parquet'
 );
 
 -- rows of label_impressions that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_label_impressions` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/label_impressions', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/label_impressions', 'format' = 'parquet'
 );
 
 -- records of engagements set aside as bad, with the reason (docs/semantics.md section 4)

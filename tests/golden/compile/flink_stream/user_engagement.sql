@@ -88,7 +88,7 @@ WHERE `__reject` IS NULL;
 
 -- rows of src_engagements that arrived at or below the watermark (docs/semantics.md section 7)
 CREATE TEMPORARY TABLE `late_src_engagements` (...) WITH (
-  'connector' = 'filesystem', 'path' = '<out>/.staging-<id>/late/src_engagements', 'format' = 'parquet'
+  'connector' = 'filesystem', 'path' = '<staging>/late/src_engagements', 'format' = 'parquet'
 );
 
 -- records of engagements set aside as bad, with the reason (docs/semantics.md section 4)
