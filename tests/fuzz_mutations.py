@@ -65,6 +65,19 @@ EDGE_NUMBERS: tuple[str, ...] = (
     "3000000d", "106751991167d", "99999999999999999999d", "2147483648s", "9223372036854775807ms",
 )
 
+#: Words that fit where a word was: columns, tables, definitions, functions, header
+#: keywords and window spellings. Swapping one for another often keeps a file valid,
+#: which is how a mutant gets past validate and into compile.
+PLAUSIBLE_WORDS: tuple[str, ...] = (
+    "user_id", "post_id", "author_id", "action", "dwell_ms", "event_time", "position", "impression_id",
+    "engagements", "impressions", "user_engagement", "user_exposure", "post_popularity", "author_reach",
+    "user_author_affinity", "ctr", "COUNT", "SUM", "AVG", "MIN", "MAX", "ABS", "NULLIF", "COALESCE", "AS_OF",
+    "SECONDS_SINCE", "DISTINCT", "FILTER", "WHERE", "AND", "OR", "NOT", "NULL", "entity", "windows", "lifetime",
+    "description", "spine", "features", "label", "source", "horizon", "VARCHAR", "BIGINT", "INT", "DOUBLE",
+    "BOOLEAN", "TIMESTAMP", "DATE", "SECOND", "MINUTE", "HOUR", "DAY",
+    "10m", "1h", "1d", "7d", "30d", "365d", "1s", "0s", "3000000d",
+)
+
 #: Line endings a file may be saved with; the first is the repository's.
 LINE_ENDINGS: tuple[str, ...] = ("\r\n", "\r", "\u2028", "\x85", "\n\r")
 
@@ -252,6 +265,15 @@ def edge_number(text: str, rng: random.Random, donors: Sequence[str]) -> tuple[s
     return text[:start] + number + text[end:], f"replace number {text[start:end]!r} at {start} with {number!r}"
 
 
+def plausible_word(text: str, rng: random.Random, donors: Sequence[str]) -> tuple[str, str]:
+    found = [t for t in tokens(text) if t[2] in ("word", "number")]
+    word = rng.choice(PLAUSIBLE_WORDS)
+    if not found:
+        return text + word, f"append {word!r}"
+    start, end, _ = rng.choice(found)
+    return text[:start] + word + text[end:], f"replace word {text[start:end]!r} at {start} with {word!r}"
+
+
 #: Every operation, with its weight: token-level and vocabulary insertions most
 #: often, since they keep a file close enough to valid to reach the rules.
 MUTATIONS: tuple[tuple[Mutation, int], ...] = (
@@ -269,6 +291,7 @@ MUTATIONS: tuple[tuple[Mutation, int], ...] = (
     (token_replace, 12),
     (token_swap, 4),
     (edge_number, 6),
+    (plausible_word, 10),
 )
 
 #: How many operations one mutant gets: mostly one or two.
