@@ -188,8 +188,15 @@ def project_files(root: Path) -> dict[str, str]:
     return files
 
 
+#: Appended to a position that is only out of its file because lines are split on `\n` alone.
+BARE_CR = " (valid if a bare \\r breaks lines)"
+
+
 def position_problem(diagnostic: Diagnostic, files: dict[str, str]) -> str | None:
-    """Why a diagnostic's position is not in its file (lines split on `\\n` only), or None."""
+    """Why a diagnostic's position is not in its file (lines split on `\\n` only), or None.
+
+    The reason starts with its class: `path`, `line<1`, `line>end`, `col<1` or `col>end`.
+    """
     text = files.get(diagnostic.path)
     if text is None:
         return f"path {diagnostic.path!r} is not a project file"
@@ -198,16 +205,16 @@ def position_problem(diagnostic: Diagnostic, files: dict[str, str]) -> str | Non
         return None
     universal = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if _outside(universal, diagnostic.line, diagnostic.col) is None:
-        problem += " (valid if a bare \\r breaks lines)"
+        problem += BARE_CR
     return problem
 
 
 def _outside(lines: list[str], line: int, col: int) -> str | None:
     if not 1 <= line <= len(lines):
-        return f"line {line} outside 1..{len(lines)}"
+        return f"line{'<1' if line < 1 else '>end'}: line {line} outside 1..{len(lines)}"
     width = len(lines[line - 1])
     if not 1 <= col <= width + 1:
-        return f"col {col} outside 1..{width + 1} of line {line}"
+        return f"col{'<1' if col < 1 else '>end'}: col {col} outside 1..{width + 1} of line {line}"
     return None
 
 
@@ -220,9 +227,10 @@ def diagnostic_problems(diagnostics: Sequence[Diagnostic], files: dict[str, str]
             failures.append(Failure("multi-line", f"{diagnostic.code}{context}", shown))
         problem = position_problem(diagnostic, files)
         if problem is not None:
-            reason = problem.split(" outside")[0].split(" (")[0]  # `line N` / `col N` / `path ...`: the class
-            kind = "line" if reason.startswith("line") else "col" if reason.startswith("col") else "path"
-            failures.append(Failure("bad-position", f"{diagnostic.code} {kind}{context}", f"{problem}: {shown}"))
+            # The class: code, what is outside, and whether a bare \r explains it.
+            outside = problem.split(":")[0].split()[0]
+            bare_cr = " (bare \\r)" if problem.endswith(BARE_CR) else ""
+            failures.append(Failure("bad-position", f"{diagnostic.code} {outside}{bare_cr}{context}", f"{problem}: {shown}"))
         if diagnostic.code not in CODES:
             failures.append(Failure("unknown-code", f"{diagnostic.code}{context}", shown))
     return failures

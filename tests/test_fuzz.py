@@ -53,13 +53,13 @@ def test_mutants_are_reproducible_from_their_seed() -> None:
 
 @pytest.mark.parametrize("text, line, col, problem", [
     ("ab\ncd", 2, 3, None),
-    ("ab\ncd", 2, 4, "col 4 outside 1..3 of line 2"),
+    ("ab\ncd", 2, 4, "col>end: col 4 outside 1..3 of line 2"),
     ("ab\r\ncd", 1, 4, None),  # the \r before \n is a character of line 1
     ("ab\ncd\n", 3, 1, None),  # the empty last line after a final \n
-    ("ab\ncd\n", 4, 1, "line 4 outside 1..3"),
-    ("ab\rcd", 2, 1, "line 2 outside 1..1 (valid if a bare \\r breaks lines)"),
-    ("ab\u2028cd", 2, 1, "line 2 outside 1..1"),
-    ("ab", 1, 0, "col 0 outside 1..3 of line 1"),
+    ("ab\ncd\n", 4, 1, "line>end: line 4 outside 1..3"),
+    ("ab\rcd", 2, 1, "line>end: line 2 outside 1..1 (valid if a bare \\r breaks lines)"),
+    ("ab\u2028cd", 2, 1, "line>end: line 2 outside 1..1"),
+    ("ab", 1, 0, "col<1: col 0 outside 1..3 of line 1"),
 ])
 def test_position_convention(text: str, line: int, col: int, problem: str | None) -> None:
     """Lines are split on \\n only; a column may point just past the line's last character."""
