@@ -59,6 +59,7 @@ def _work(conn: Connection, scratch_dir: str, targets: tuple[str, ...], timeout:
     limit = MEMORY_LIMIT_MB * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     scratch = ScratchProject(Path(scratch_dir))
+    scratch.warm_up()
     while (case := conn.recv()) is not None:
         conn.send(scratch.run(case, targets, timeout))
 

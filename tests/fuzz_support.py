@@ -164,6 +164,8 @@ def crash_site(error: BaseException) -> str:
 @lru_cache(maxsize=None)
 def _where(filename: str) -> str:
     """`featuresql`, `harness` (this file), or the library (or file name) of a frame's file."""
+    if filename.startswith("<"):  # <frozen importlib._bootstrap>, <template>, <string>
+        return filename
     path = Path(filename).resolve()
     if path == Path(__file__).resolve():
         return "harness"
@@ -332,6 +334,11 @@ class ScratchProject:
         self.originals = {relative: (self.root / relative).read_bytes() for relative in project_files(self.root)}
         self._texts = {relative: data.decode("utf-8") for relative, data in self.originals.items()}
         self.started = time.monotonic()
+
+    def warm_up(self) -> Checked:
+        """Check the unmutated project once, so that the first case does not pay for imports
+        (the Flink compiler's pyarrow: about a second) against its time limit."""
+        return check_case(self.root, timeout=None)
 
     @property
     def files(self) -> list[str]:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from featuresql.diagnostics import Diagnostic
 from featuresql.project import Project
 from fuzz_mutations import mutate
-from fuzz_support import TARGETS, Case, ScratchProject, check_case, example_files, position_problem
+from fuzz_support import TARGETS, Case, ScratchProject, example_files, position_problem
 
 #: Seconds of fuzzing in `make test`; at ~35 cases/s that is about 2,000 cases.
 BUDGET_SECONDS = float(os.environ.get("FUZZ_SECONDS", "60"))
@@ -32,13 +32,15 @@ FILES = example_files()
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> ScratchProject:
-    return ScratchProject(tmp_path_factory.mktemp("fuzz") / "project")
+    project = ScratchProject(tmp_path_factory.mktemp("fuzz") / "project")
+    project.warm_up()
+    return project
 
 
 def test_example_project_passes_every_check(tmp_path: Path) -> None:
     """Unmutated, the example project validates clean and compiles: a failure below is the mutant's."""
-    root = ScratchProject(tmp_path / "project").root
-    checked = check_case(root)
+    scratch = ScratchProject(tmp_path / "project")
+    checked, root = scratch.warm_up(), scratch.root
     assert checked.clean and not checked.failures and not checked.notes, checked
     project = Project(root)
     assert checked.compiled == len(TARGETS) * len(project.feature_names + project.samples_names)
