@@ -292,7 +292,7 @@ def minimize_case(scratch: ScratchProject, result: CaseResult, key: tuple[str, s
 
 # -- commands ---------------------------------------------------------------------------
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=10_000, help="cases to run (default 10,000)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--first-seed", type=int, default=0, help="seed of case 0 (default 0)")
