@@ -14,8 +14,12 @@ FEAST_VENV := bench/.feast-venv
 # DuckDB's memory_limit under Feast: below the arm's 8 GB cap, so Feast's range join spills to
 # disk and finishes at 1m (106.9 s) instead of being stopped at the cap (bench/results/2026-11-28-feast-*).
 FEAST_DUCKDB_MB ?= 6000
+# The validator fuzz run (issue 14): `make fuzz FUZZ_CASES=10000`. About 35 cases/s per worker,
+# so 100,000 cases take ~25 min on 2 workers. Summary on stdout and in fuzz-results/; exit 1 on any failure.
+FUZZ_CASES ?= 100000
+FUZZ_WORKERS ?= 2
 
-.PHONY: setup demo test clean bench bench-feast bench-flink
+.PHONY: setup demo test clean bench bench-feast bench-flink fuzz
 
 setup: $(STAMP)
 
@@ -48,6 +52,10 @@ bench: setup
 # Not niced: the freshness workload measures latency. `python -m bench --workload flink --size 1m` for the real number.
 bench-flink: setup
 	$(PY) -m bench --workload flink,freshness --name $$(date +%F)-flink
+
+# Niced like bench: machines are shared.
+fuzz: setup
+	nice -n 10 $(PY) tests/fuzz_run.py --cases $(FUZZ_CASES) --workers $(FUZZ_WORKERS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) data .pytest_cache
