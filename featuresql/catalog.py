@@ -106,13 +106,14 @@ def load_catalog_table(parsed: ParsedFile) -> tuple[CatalogTable | None, list[Di
         else:
             delay = parsed_delay
 
-    options, option_diagnostics, stream_diagnostics = _options(parsed, create, name, columns)
+    options, option_diagnostics, stream_diagnostics, path_at = _options(parsed, create, name, columns)
     diagnostics.extend(option_diagnostics)
     if diagnostics:
         return None, diagnostics + stream_diagnostics
     # A bad stream binding does not hide the table from batch features (no FS101 cascade):
     # the diagnostics still make the project invalid.
-    return CatalogTable(name, parsed.source.path, tuple(columns), time_column, delay, options), stream_diagnostics
+    table = CatalogTable(name, parsed.source.path, tuple(columns), time_column, delay, options, path_at)
+    return table, stream_diagnostics
 
 
 def _watermark_delay(expression: exp.Expr | None, time_column: str) -> int | None:
@@ -135,7 +136,7 @@ def _watermark_delay(expression: exp.Expr | None, time_column: str) -> int | Non
 
 def _options(
     parsed: ParsedFile, create: exp.Create, name: str, columns: list[CatalogColumn]
-) -> tuple[tuple[tuple[str, str], ...], list[Diagnostic], list[Diagnostic]]:
+) -> tuple[tuple[tuple[str, str], ...], list[Diagnostic], list[Diagnostic], tuple[int, int]]:
     diagnostics: list[Diagnostic] = []
     options: dict[str, str] = {}
     nodes: dict[str, tuple[exp.Expr, exp.Expr]] = {}
@@ -168,7 +169,8 @@ def _options(
         parsed.diagnostic(nodes[key][1] if on_value else nodes[key][0], code, message)
         for key, on_value, code, message in check_stream_options(options)
     ]
-    return tuple(options.items()), diagnostics, stream_diagnostics
+    path_at = parsed.diagnostic(nodes["path"][1] if "path" in nodes else create, "FS131", "")
+    return tuple(options.items()), diagnostics, stream_diagnostics, (path_at.line, path_at.col)
 
 
 # -- stream bindings ------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class CatalogTable:
     time_column: str
     watermark_delay_ms: int
     options: tuple[tuple[str, str], ...]
+    #: Where the 'path' option's value is written in `file` (line, column), for run-time errors about it.
+    path_at: tuple[int, int] = (1, 1)
 
     def column(self, name: str) -> CatalogColumn | None:
         lowered = name.lower()

@@ -31,7 +31,9 @@ def read_project_file(path: Path, root: Path) -> tuple[str | None, str]:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return None, f"file not read: {size:,} bytes, more than the {MAX_FILE_BYTES:,} a project file may have"
-        return path.read_text(encoding="utf-8"), ""
+        # utf-8-sig: a byte-order mark (what some Windows editors write) is not part of the SQL.
+        # Text mode: `\r\n` and a bare `\r` end lines, as in editors, and positions count them so.
+        return path.read_text(encoding="utf-8-sig"), ""
     except UnicodeDecodeError as err:
         return None, f"file not read: not UTF-8 text (byte {err.start})"
     except OSError as err:

@@ -196,8 +196,9 @@ BARE_CR = " (valid if a bare \\r breaks lines)"
 #: Whether such positions pass. The issue's invariant counts lines by `\n` alone, but
 #: `Project` reads files in text mode (universal newlines: `\r\n` and a bare `\r` become
 #: `\n`) and sqlglot breaks lines at `\r` too, so its positions count a bare `\r` as a
-#: line break, as most editors do. Set True if that is the convention chosen.
-BARE_CR_BREAKS_LINES = False
+#: line break, as most editors do. That is featuresql's convention (docs/security.md):
+#: lines end at `\n`, `\r\n` or a bare `\r`; U+2028 and the like are characters.
+BARE_CR_BREAKS_LINES = True
 
 
 def position_problem(diagnostic: Diagnostic, files: dict[str, str]) -> str | None:

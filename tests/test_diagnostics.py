@@ -1071,3 +1071,28 @@ def test_positions_count_lines_at_newline_only(tmp_path: Path, separator: str) -
     lines = (tmp_path / FEATURE_PATH).read_text(encoding="utf-8").split("\n")
     d = diagnostics[0]
     assert lines[d.line - 1][d.col - 1:].startswith("amonut"), (d, lines[d.line - 1])
+
+
+def test_table_alias_is_typed_and_compiles(tmp_path: Path) -> None:
+    # `FROM t AS e` once left every column untyped, so the Flink job could not be written.
+    text = variant(GOOD_FEATURE, "FROM events", "FROM events AS e")
+    text = variant(text, "SUM(amount) AS total", "SUM(e.amount) AS total, SECONDS_SINCE(MAX(event_time)) AS quiet")
+    assert validate(tmp_path, {"user_stats": text}, {"s": GOOD_SAMPLES}) == []
+    _compiles_everywhere(tmp_path)
+    bad = variant(text, "SUM(e.amount)", "SUM(e.action)")
+    expect(validate(tmp_path, {"user_stats": bad}, {"s": GOOD_SAMPLES}), at("FS103", FEATURE_PATH.replace("f.sql", "user_stats.sql"), bad, "SUM(e.action)"), exact=False)
+
+
+@covers("FS001")
+def test_fs001_header_list_never_closed(tmp_path: Path) -> None:
+    text = "FEATURE f (entity user_id, windows (1h),;\nSELECT user_id, COUNT(*) AS n FROM events GROUP BY user_id;\n"
+    write_project(tmp_path, {"events": EVENTS_CATALOG}, {"f": text}, dedent=False)
+    diagnostics = Project(tmp_path).validate()
+    assert [(d.code, d.line) for d in diagnostics] == [("FS001", 1)], render(diagnostics)
+    assert "Expected ')'" in diagnostics[0].message
+
+
+def test_byte_order_mark_is_not_sql(tmp_path: Path) -> None:
+    write_project(tmp_path, {"events": EVENTS_CATALOG})
+    (tmp_path / "sql" / "features" / "user_stats.sql").write_bytes(b"\xef\xbb\xbf" + GOOD_FEATURE.encode())
+    assert Project(tmp_path).validate() == []

@@ -19,7 +19,7 @@ from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_connectors import data_directory, redacted, source_options, with_clause
 from featuresql.compile.flink_dialect import flink_sql
 from featuresql.definitions import CatalogTable
-from featuresql.diagnostics import FeaturesqlError
+from featuresql.diagnostics import Diagnostic, FeaturesqlError
 from featuresql.plan import AggregatePlan, Measure
 from featuresql.timeutil import Window
 
@@ -102,10 +102,11 @@ def source_ddl(
     directory = staged or data_directory(table, root)
     if staged is None and monitor is None and (table.format != "parquet" or (any(ch in pattern for ch in "*?[") and pattern != "*.parquet")):
         # Flink reads a whole directory; only `dir/*.parquet` means the same files in both engines.
-        raise FeaturesqlError(
-            f"{table.file}: the Flink engine reads Parquet from 'dir/*.parquet' paths only "
-            f"(table {table.name} has '{table.data_path}', format {table.format})"
-        )
+        raise FeaturesqlError([Diagnostic(
+            table.file, *table.path_at, "FS131",
+            f"the Flink engine reads Parquet from 'dir/*.parquet' paths only (table {table.name} has "
+            f"'{table.data_path}', format {table.format}); this table runs on DuckDB only for now",
+        )])
     columns = [f"  {quote(c.name)} {flink_type(c.type)}" for c in table.columns]
     delay = f" - {interval(table.watermark_delay_ms)}" if table.watermark_delay_ms else ""
     rowtime = quote(ROWTIME)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from featuresql.definitions import CatalogTable, StreamBinding
-from featuresql.diagnostics import FeaturesqlError
+from featuresql.diagnostics import Diagnostic, FeaturesqlError
 
 REDACTED = "***"
 #: The broker's default `transaction.max.timeout.ms`: the connector's own default (1 h) is refused.
@@ -176,10 +176,11 @@ def source_options(
     pattern = Path(table.data_path).name
     if table.format != "parquet" or (any(ch in pattern for ch in "*?[") and pattern != "*.parquet"):
         # Flink reads a whole directory; only `dir/*.parquet` means the same files in both engines.
-        raise FeaturesqlError(
-            f"{table.file}: a filesystem stream reads Parquet from a 'dir/*.parquet' path only "
-            f"(table {table.name} has '{table.data_path}', format {table.format})"
-        )
+        raise FeaturesqlError([Diagnostic(
+            table.file, *table.path_at, "FS131",
+            f"a filesystem stream reads Parquet from a 'dir/*.parquet' path only "
+            f"(table {table.name} has '{table.data_path}', format {table.format})",
+        )])
     if root is None and not Path(table.data_path).is_absolute():
         raise FeaturesqlError(f"{table.file}: the relative path of table {table.name} needs the project root")
     return {

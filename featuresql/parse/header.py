@@ -161,11 +161,17 @@ def read_header(chunk: Sequence[Token], sql: str) -> Header:
 def parse_error(token: Token, sql: str, message: str) -> ParseError:
     """A ParseError at `token`, built the way sqlglot's parser builds its own."""
     formatted, start_context, highlight, end_context = highlight_sql(sql, [(token.start, token.end)])
+    # Line and column from the offsets, not from the token: sqlglot's tokenizer can
+    # misplace them (after a `$` before a newline). `col` is the token's last
+    # character, as sqlglot's own errors have it.
+    end = min(max(token.end, 0), max(len(sql) - 1, 0))
+    line = sql.count("\n", 0, end) + 1
+    col = end - sql.rfind("\n", 0, end)
     return ParseError.new(
-        f"{message}. Line {token.line}, Col: {token.col}.\n  {formatted}",
+        f"{message}. Line {line}, Col: {col}.\n  {formatted}",
         description=message,
-        line=token.line,
-        col=token.col,
+        line=line,
+        col=col,
         start_context=start_context,
         highlight=highlight,
         end_context=end_context,
@@ -231,7 +237,11 @@ class _HeaderReader:
     def items(self) -> tuple[Item, ...]:
         """Items up to the closing `)`; the opening `(` is already consumed."""
         items: list[Item] = []
-        while self.curr is not None and not self.match(TokenType.R_PAREN):
+        while True:
+            if self.curr is None:  # the statement ended inside the list
+                raise self.error("Expected ')' to close the list")
+            if self.match(TokenType.R_PAREN):
+                break
             items.append(self.item())
             if self.match(TokenType.COMMA):
                 continue

@@ -45,9 +45,13 @@ def annotate(query: exp.Select, table: CatalogTable) -> TypedQuery:
     nodes = originals if in_place else list(target.walk())
     metas = [None if node._meta is None else dict(node._meta) for node in nodes]
     qualified = [c for c in nodes if isinstance(c, exp.Column) and not c.table]
+    # Columns are qualified with the name the FROM clause gives the table: its alias
+    # if it has one (`FROM engagements AS e`), else sqlglot's scope cannot find them.
+    source = query.args.get("from_")
+    qualifier = source.this.alias_or_name if source is not None and source.this is not None else table.name
     try:
         for column in qualified:
-            column.set("table", exp.to_identifier(table.name))
+            column.set("table", exp.to_identifier(qualifier))
         annotate_types(target, schema=_schema(table), dialect=FeatureSQL)
         # Both walks visit the same shape in the same order (qualifiers are
         # not walked into before they are added).

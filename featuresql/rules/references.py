@@ -17,10 +17,13 @@ def check_references(ctx: QueryContext) -> Iterator[Diagnostic]:
     if table is None:
         return
     names = [c.name for c in table.columns]
+    source = ctx.query.args.get("from_")
+    alias = source.this.alias if source is not None and source.this is not None else ""
+    allowed = {table.name.lower(), alias.lower()} - {""}
     for column in ctx.find_all(exp.Column):
         if isinstance(column.this, exp.Star):
             continue
-        if column.table and column.table.lower() != table.name.lower():
+        if column.table and column.table.lower() not in allowed:
             yield ctx.diagnostic(column, "FS102", f"{column.sql()} refers to table {column.table}, but the query reads {table.name}")
             continue
         if table.column(column.name) is None:
