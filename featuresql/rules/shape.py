@@ -50,11 +50,11 @@ def _arguments(ctx: QueryContext, node: exp.Expr) -> Iterator[Diagnostic]:
     """
     name = node.sql_name()
     argument = node.this
-    entry = aggregates.for_call(node)  # None: a DISTINCT no entry defines
-    plain = aggregates.plain(node)
+    entry = aggregates.for_call(node)  # None: a DISTINCT that no entry defines
+    star_allowed = entry is not None and entry.star
     if argument is None or (isinstance(argument, exp.Distinct) and not argument.expressions):
         spelled = f"{name}(DISTINCT)" if argument is not None else f"{name}()"
-        forms = f"{name}(*) or {name}(column)" if plain is not None and plain.star else f"{name}(column)"
+        forms = f"{name}(*) or {name}(column)" if star_allowed else f"{name}(column)"
         example = f"{name}(DISTINCT column)" if argument is not None else forms
         yield ctx.diagnostic(node, "FS113", f"{spelled} needs an argument, e.g. {example}")
     elif node.args.get("expressions") or (isinstance(argument, exp.Distinct) and len(argument.expressions) > 1):
@@ -64,7 +64,7 @@ def _arguments(ctx: QueryContext, node: exp.Expr) -> Iterator[Diagnostic]:
             node, "FS113",
             f"{name}(DISTINCT ...) is not supported: DISTINCT is defined for {aggregates.DISTINCT_NAMES} only",
         )
-    elif isinstance(argument, exp.Distinct) and isinstance(argument.expressions[0], exp.Star) and not (entry and entry.star):
+    elif isinstance(argument, exp.Distinct) and isinstance(argument.expressions[0], exp.Star) and not star_allowed:
         yield ctx.diagnostic(node, "FS113", f"{name}(DISTINCT *) is not supported: count the distinct values of one column")
-    elif isinstance(argument, exp.Star) and not (plain and plain.star):
+    elif isinstance(argument, exp.Star) and not star_allowed:
         yield ctx.diagnostic(node, "FS113", f"{name}(*) is not supported: {name} needs a column")
