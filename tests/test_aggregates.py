@@ -19,6 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 import oracle
+
 from featuresql.aggregates import AGGREGATES, DISTINCT_NAMES, NAMES, Aggregate, InputRule, Spelling, for_call, plain
 from featuresql.parse.dialect import FeatureSQL
 
@@ -59,7 +60,7 @@ def test_entry_states_every_fact(entry: Aggregate) -> None:
 def test_entry_is_the_call_it_names(entry: Aggregate) -> None:
     # The name, the node and DISTINCT agree with what sqlglot parses.
     node = sqlglot.parse_one(f"SELECT {_call(entry)} FROM t", dialect=FeatureSQL).find(exp.AggFunc)
-    assert type(node) is entry.node and node.sql_name() == entry.name
+    assert node is not None and type(node) is entry.node and node.sql_name() == entry.name
     assert for_call(node) is entry
     assert entry.name in NAMES.split(", ")
     if entry.distinct:
@@ -98,7 +99,7 @@ def test_duckdb_returns_the_types_the_table_says(entry: Aggregate) -> None:
         column = f"CAST(NULL AS {value.sql(dialect='duckdb')})"
         claimed = entry.duckdb.returns(value).sql(dialect="duckdb")
         call = entry.duckdb.call.format(x="x")
-        actual, expected = db.execute(
-            f"SELECT typeof({call}), typeof(CAST(NULL AS {claimed})) FROM (SELECT {column} AS x)"
-        ).fetchone()
+        row = db.execute(f"SELECT typeof({call}), typeof(CAST(NULL AS {claimed})) FROM (SELECT {column} AS x)").fetchone()
+        assert row is not None
+        actual, expected = row
         assert actual == expected, f"{call} of {value.sql()}: DuckDB returns {actual}, the table says {expected}"
