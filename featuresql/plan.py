@@ -2,7 +2,8 @@
 
 A definition's SELECT list is split in two:
 
-* **measures**: one per distinct aggregate call, as (function, row-level input).
+* **measures**: one per distinct aggregate call, as (aggregate, row-level input);
+  what each aggregate is and how it is typed lives in featuresql/aggregates.py.
   A `FILTER (WHERE p)` becomes `CASE WHEN p THEN x END` in the input, because
   Flink rejects FILTER on OVER aggregates and NULL inputs are ignored anyway;
   `COUNT(*)` counts the literal 1 so that query points (NULL inputs) that share
@@ -19,22 +20,20 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from featuresql.aggregates import DOUBLE, Aggregate, for_call
 from featuresql.definitions import CatalogTable
 from featuresql.parse.dialect import FeatureSQL
 from featuresql.rules.annotate import TypedQuery
 from featuresql.rules.context import QueryContext
 from featuresql.timeutil import Window
 
-BIGINT = exp.DataType.build("BIGINT")
-DOUBLE = exp.DataType.build("DOUBLE")
-
 
 @dataclass(frozen=True)
 class Measure:
-    """One aggregate over a window: `func(input)`, NULL inputs ignored."""
+    """One aggregate over a window: `aggregate(input)`, NULL inputs ignored."""
 
     name: str
-    func: str  # count | count_distinct | sum | avg | min | max
+    aggregate: Aggregate
     input: exp.Expr
     result_type: exp.DataType
     #: The type of `input` (a streaming union needs typed NULLs for rows without it).
@@ -102,29 +101,21 @@ def _measure_for(agg: exp.Expr, original: exp.Expr, typed: TypedQuery, name: str
         typed_arg = typed.type_of(original.this)
     arg_type = typed_arg or exp.DataType.build("UNKNOWN")
 
-    if isinstance(agg, exp.Count):
-        func = "count_distinct" if distinct else "count"
-        value: exp.Expr = exp.Literal.number(1) if isinstance(argument, exp.Star) else _strip_tables(argument)
-        result = BIGINT
-        input_type = exp.DataType.build("INT") if isinstance(argument, exp.Star) else arg_type
-    elif isinstance(agg, exp.Sum):
-        func = "sum"
-        integer = arg_type.is_type(*exp.DataType.INTEGER_TYPES)
-        result = BIGINT if integer else DOUBLE
-        value = exp.cast(_strip_tables(argument), result)
-        input_type = result
-    elif isinstance(agg, exp.Avg):
-        func, result = "avg", DOUBLE
-        value = exp.cast(_strip_tables(argument), DOUBLE)
-        input_type = DOUBLE
+    aggregate = for_call(agg)
+    if aggregate is None:  # the shape rule refuses it before any plan is built
+        raise ValueError(f"unsupported aggregate: {agg.sql()}")
+    value: exp.Expr
+    if isinstance(argument, exp.Star):
+        value, input_type = exp.Literal.number(1), exp.DataType.build("INT")
     else:
-        func = "min" if isinstance(agg, exp.Min) else "max"
-        result = input_type = arg_type
-        value = _strip_tables(argument)
+        value, input_type = _strip_tables(argument), arg_type
+    result = aggregate.result(input_type)
+    if aggregate.cast_input:
+        value, input_type = exp.cast(value, result), result
     if condition is not None:
         value = exp.Case(ifs=[exp.If(this=condition, true=value)])
     # Every `/` the engines see, row-level or not, has the contract's meaning.
-    return Measure(name, func, value.transform(real_division), result, input_type)
+    return Measure(name, aggregate, value.transform(real_division), result, input_type)
 
 
 def real_division(node: exp.Expr) -> exp.Expr:
@@ -163,7 +154,7 @@ def build_plan(ctx: QueryContext, name: str, windows: tuple[Window, ...], suffix
         ]
         for agg, original in pairs:
             candidate = _measure_for(agg, original, typed, f"__m{len(measures)}")
-            key = f"{candidate.func}:{candidate.input.sql(dialect=FeatureSQL)}"
+            key = f"{candidate.aggregate.key}:{candidate.input.sql(dialect=FeatureSQL)}"
             measure = measures.setdefault(key, candidate)
             replacement = exp.column(measure.name)
             if agg is expression:

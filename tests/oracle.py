@@ -28,7 +28,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 Row = dict[str, Any]
 Time = Union[int, datetime]
@@ -37,7 +37,8 @@ Predicate = Callable[[Mapping[str, Any]], Optional[bool]]
 # An output expression over one window's aggregate values and the as-of time.
 OutputFn = Callable[[Mapping[str, Any], int], Any]
 
-AggKind = Literal["count_star", "count", "count_distinct", "sum", "avg", "min", "max"]
+#: "count_star" (COUNT(*): rows, NULLs included) or a key of FUNCTIONS.
+AggKind = str
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
@@ -192,11 +193,13 @@ class Agg:
     filter: Optional[Predicate] = None
 
     def __post_init__(self) -> None:
+        if self.kind != "count_star" and self.kind not in FUNCTIONS:
+            raise ValueError(f"unknown aggregate kind {self.kind!r}")
         if self.kind != "count_star" and self.column is None:
             raise ValueError(f"{self.kind} needs a column")
 
 
-def _sum(values: list[Any]) -> Any:
+def _exact_sum(values: list[Any]) -> Any:
     # Integer sums stay exact Python ints (BIGINT); anything with a float is
     # summed with fsum, the correctly rounded sum, so the oracle is the most
     # accurate party and engine error shows up against it.
@@ -205,30 +208,57 @@ def _sum(values: list[Any]) -> Any:
     return math.fsum(values)
 
 
+# Each function below takes the window's non-NULL values (after FILTER) and
+# states section 3 for one aggregate, its empty window included.
+
+
+def _count(values: list[Any]) -> int:
+    return len(values)  # empty window -> 0
+
+
+def _count_distinct(values: list[Any]) -> int:
+    return len(set(values))
+
+
+def _sum(values: list[Any]) -> Any:
+    return _exact_sum(values) if values else None  # empty or all-NULL -> NULL
+
+
+def _avg(values: list[Any]) -> Any:
+    if not values:
+        return None
+    # int/int true division is correctly rounded; fsum/len near enough.
+    return _exact_sum(values) / len(values)
+
+
+def _min(values: list[Any]) -> Any:
+    return min(values) if values else None
+
+
+def _max(values: list[Any]) -> Any:
+    return max(values) if values else None
+
+
+#: The oracle's own implementation of each aggregate, by the key that
+#: featuresql/aggregates.py names in each entry's `oracle` field
+#: (tests/test_aggregates.py checks that every entry has one here).
+FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "count": _count,
+    "count_distinct": _count_distinct,
+    "sum": _sum,
+    "avg": _avg,
+    "min": _min,
+    "max": _max,
+}
+
+
 def aggregate(agg: Agg, rows: Sequence[Mapping[str, Any]]) -> Any:
     """Evaluate one aggregate over the rows already selected for a window."""
     kept = [r for r in rows if agg.filter is None or agg.filter(r) is True]
     if agg.kind == "count_star":
         return len(kept)  # NULL inputs are counted; empty window -> 0
     assert agg.column is not None
-    values = [r[agg.column] for r in kept if r.get(agg.column) is not None]
-    if agg.kind == "count":
-        return len(values)
-    if agg.kind == "count_distinct":
-        return len(set(values))
-    if not values:  # empty or all-NULL: SUM/AVG/MIN/MAX are NULL
-        return None
-    if agg.kind == "sum":
-        return _sum(values)
-    if agg.kind == "avg":
-        total = _sum(values)
-        # int/int true division is correctly rounded; fsum/len near enough.
-        return total / len(values)
-    if agg.kind == "min":
-        return min(values)
-    if agg.kind == "max":
-        return max(values)
-    raise ValueError(f"unknown aggregate kind {agg.kind!r}")
+    return FUNCTIONS[agg.kind]([r[agg.column] for r in kept if r.get(agg.column) is not None])
 
 
 # --------------------------------------------------------------------------
@@ -466,6 +496,7 @@ def samples(
 
 
 __all__ = [
+    "FUNCTIONS",
     "Agg",
     "Feature",
     "FeatureInput",

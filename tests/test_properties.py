@@ -45,6 +45,7 @@ from oracle import (
 )
 
 from featuresql import Project
+from featuresql.aggregates import AGGREGATES
 
 # --------------------------------------------------------------------------
 # The test project
@@ -520,6 +521,14 @@ PROPERTY_SETTINGS = settings(
 
 def test_project_validates(shared: Shared) -> None:
     assert shared.project.validate() == []
+
+
+def test_every_aggregate_is_compared_with_the_oracle(shared: Shared) -> None:
+    # A new entry in featuresql/aggregates.py needs a column in f or g and its oracle twin in F or G.
+    planned = {m.aggregate.key for name in ("f", "g") for m in shared.project.feature_plan(name).measures}
+    restated = {agg.kind for feature in (F, G) for agg in feature.aggs.values()}
+    assert planned == set(AGGREGATES), f"not in the test project's features: {set(AGGREGATES) - planned}"
+    assert {a.oracle for a in AGGREGATES.values()} <= restated, "an aggregate the oracle restatement (F, G) lacks"
 
 
 @PROPERTY_SETTINGS

@@ -6,24 +6,13 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from featuresql.plan import AggregatePlan
+from featuresql.aggregates import Spelling
+from featuresql.plan import AggregatePlan, Measure
 from featuresql.rules.context import AS_OF, SECONDS_SINCE, is_own_function
 from featuresql.timeutil import Window
 
 #: The column every windowed row carries with its as-of time.
 AS_OF_COLUMN = "__asof"
-
-#: How each measure function of the plan is written as a window aggregate. The
-#: spelling is the same in DuckDB and Flink; what differs is the frame around it.
-AGGREGATE_CALLS: dict[str, str] = {
-    "count": "COUNT({x})",
-    "count_distinct": "COUNT(DISTINCT {x})",
-    "sum": "SUM({x})",
-    "avg": "AVG({x})",
-    "min": "MIN({x})",
-    "max": "MAX({x})",
-}
-
 
 def bind_window(
     plan: AggregatePlan,
@@ -46,3 +35,17 @@ def bind_window(
         return node
 
     return expression.copy().transform(rewrite)
+
+
+def window_call(
+    measure: Measure, spelling: Spelling, x: str, over: str, type_sql: Callable[[exp.DataType], str]
+) -> str:
+    """`measure`'s aggregate of column `x` over window `over`, as one engine spells it.
+
+    Where that engine returns another type than the contract's (DuckDB sums
+    integers into HUGEINT), the call is cast back to the measure's result type.
+    """
+    call = f"{spelling.call.format(x=x)} OVER {over}"
+    if spelling.returns(measure.input_type) != measure.result_type:
+        call = f"CAST({call} AS {type_sql(measure.result_type)})"
+    return call

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 from sqlglot import exp
 
-from featuresql.compile import AGGREGATE_CALLS, bind_window
+from featuresql.compile import bind_window, window_call
 from featuresql.definitions import CatalogTable
 from featuresql.plan import AggregatePlan, Measure
 from featuresql.timeutil import Window
@@ -105,10 +105,7 @@ def _measure_column(measure: Measure, window: Window) -> str:
 
 
 def _window_aggregate(measure: Measure, window: Window) -> str:
-    call = AGGREGATE_CALLS[measure.func].format(x=measure.name) + f" OVER {_window_name(window)}"
-    # SUM of integers is HUGEINT in DuckDB; the contract says BIGINT.
-    if measure.func == "sum" and measure.result_type.is_type(exp.DType.BIGINT):
-        call = f"CAST({call} AS BIGINT)"
+    call = window_call(measure, measure.aggregate.duckdb, measure.name, _window_name(window), duckdb_type)
     return f"{call} AS {_measure_column(measure, window)}"
 
 

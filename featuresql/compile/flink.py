@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from featuresql.compile import AGGREGATE_CALLS, AS_OF_COLUMN, bind_window
+from featuresql.compile import AS_OF_COLUMN, bind_window, window_call
 from featuresql.compile import flink_rejects as rejects
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_connectors import data_directory, redacted, source_options, with_clause
@@ -411,7 +411,7 @@ def _over_passes(
     renaming projection stays between passes (see QUIRKS)."""
     for window in plan.windows:
         aggregates = ", ".join(
-            AGGREGATE_CALLS[m.func].format(x=quote(m.name)) + f" OVER w AS {quote(column(m, window))}"
+            window_call(m, m.aggregate.flink, quote(m.name), "w", _union_type) + f" AS {quote(column(m, window))}"
             for m in plan.measures
         )
         query = (
@@ -440,12 +440,8 @@ def _union_type(column_type: exp.DataType) -> str:
 
 
 def _aggregate_type(measure: Measure) -> str:
-    """The type of a measure's window aggregate (what Flink's COUNT/SUM/AVG/MIN/MAX return)."""
-    if measure.func in ("count", "count_distinct"):
-        return "BIGINT"
-    if measure.func == "avg":
-        return "DOUBLE"
-    return _known_type(measure.result_type, f"{measure.func}({render(measure.input)})")
+    """The type of a measure's window aggregate: its result type (`window_call` casts to it)."""
+    return _known_type(measure.result_type, f"{measure.aggregate.key}({render(measure.input)})")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from featuresql.aggregates import NAMES
 from featuresql.diagnostics import Diagnostic
 from featuresql.rules.context import AS_OF, QueryContext, inside_aggregate, is_own_function
 
@@ -28,7 +29,7 @@ def check_aggregation(ctx: QueryContext) -> Iterator[Diagnostic]:
             f"GROUP BY ({', '.join(group_names) or 'nothing'}) must list exactly the entity ({', '.join(ctx.keys)})",
         )
     if not any(True for _ in ctx.find_all(exp.AggFunc)):
-        yield ctx.diagnostic(query, "FS113", f"a {ctx.role} query needs at least one aggregate (COUNT, SUM, AVG, MIN, MAX)")
+        yield ctx.diagnostic(query, "FS113", f"a {ctx.role} query needs at least one aggregate ({NAMES})")
     where = query.args.get("where")
     if where is not None:
         for agg in where.find_all(exp.AggFunc):
@@ -51,7 +52,7 @@ def check_aggregation(ctx: QueryContext) -> Iterator[Diagnostic]:
             if not inside_aggregate(column) and column.name.lower() not in group_names:
                 yield ctx.diagnostic(
                     column, "FS104",
-                    f"column {column.name} must be aggregated (COUNT, SUM, AVG, MIN, MAX) or be a GROUP BY key",
+                    f"column {column.name} must be aggregated ({NAMES}) or be a GROUP BY key",
                 )
         # An output needs an aggregate or the as-of time; a constant says nothing about the entity.
         if not any(True for _ in inner.find_all(exp.AggFunc, exp.Column)) and not any(

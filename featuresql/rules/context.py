@@ -14,8 +14,6 @@ from featuresql.diagnostics import Diagnostic
 from featuresql.parse import ParsedFile
 from featuresql.rules.annotate import TypedQuery, annotate
 
-#: Aggregates the engines implement identically (see docs/semantics.md, section 3).
-SUPPORTED_AGGREGATES: tuple[type[exp.Expr], ...] = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
 #: featuresql's own functions; everything else must be a function sqlglot knows.
 AS_OF = "AS_OF"
 SECONDS_SINCE = "SECONDS_SINCE"

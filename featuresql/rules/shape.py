@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from featuresql import aggregates
 from featuresql.diagnostics import Diagnostic
-from featuresql.rules.context import OWN_FUNCTIONS, SUPPORTED_AGGREGATES, QueryContext
+from featuresql.rules.context import OWN_FUNCTIONS, QueryContext
 
 _CLAUSES_NOT_SUPPORTED = {
     "having": "HAVING",
@@ -32,8 +33,8 @@ def check_shape(ctx: QueryContext) -> Iterator[Diagnostic]:
         what = "window functions (OVER)" if isinstance(node, exp.Window) else "subqueries and joins"
         yield ctx.diagnostic(node, "FS113", f"{what} are not supported: the engine builds the windows itself")
     for node in ctx.find_all(exp.AggFunc):
-        if not isinstance(node, SUPPORTED_AGGREGATES):
-            yield ctx.diagnostic(node, "FS113", f"aggregate {node.sql_name()} is not supported (use COUNT, SUM, AVG, MIN, MAX)")
+        if not aggregates.is_supported(node):
+            yield ctx.diagnostic(node, "FS113", f"aggregate {node.sql_name()} is not supported (use {aggregates.NAMES})")
         else:
             yield from _arguments(ctx, node)
     for node in ctx.find_all(exp.Anonymous):
@@ -42,22 +43,28 @@ def check_shape(ctx: QueryContext) -> Iterator[Diagnostic]:
 
 
 def _arguments(ctx: QueryContext, node: exp.Expr) -> Iterator[Diagnostic]:
-    """Each supported aggregate takes one argument; DISTINCT only in COUNT, over one column.
+    """Each supported aggregate takes one argument; DISTINCT and `*` only where an entry allows them.
 
     The plan reads exactly one argument: anything else would be dropped silently
     (`COUNT(DISTINCT a, b)` would count `a`), so it is refused here instead.
     """
     name = node.sql_name()
     argument = node.this
+    entry = aggregates.for_call(node)  # None: a DISTINCT that no entry defines
+    star_allowed = entry is not None and entry.star
     if argument is None or (isinstance(argument, exp.Distinct) and not argument.expressions):
         spelled = f"{name}(DISTINCT)" if argument is not None else f"{name}()"
-        example = f"{name}(DISTINCT column)" if argument is not None else f"{name}(*) or {name}(column)"
+        forms = f"{name}(*) or {name}(column)" if star_allowed else f"{name}(column)"
+        example = f"{name}(DISTINCT column)" if argument is not None else forms
         yield ctx.diagnostic(node, "FS113", f"{spelled} needs an argument, e.g. {example}")
     elif node.args.get("expressions") or (isinstance(argument, exp.Distinct) and len(argument.expressions) > 1):
         yield ctx.diagnostic(node, "FS113", f"{name} takes one argument (combine columns into one expression first)")
-    elif isinstance(argument, exp.Distinct) and not isinstance(node, exp.Count):
-        yield ctx.diagnostic(node, "FS113", f"{name}(DISTINCT ...) is not supported: DISTINCT is defined for COUNT only")
-    elif isinstance(argument, exp.Distinct) and isinstance(argument.expressions[0], exp.Star):
-        yield ctx.diagnostic(node, "FS113", "COUNT(DISTINCT *) is not supported: count the distinct values of one column")
-    elif isinstance(argument, exp.Star) and not isinstance(node, exp.Count):
+    elif isinstance(argument, exp.Distinct) and entry is None:
+        yield ctx.diagnostic(
+            node, "FS113",
+            f"{name}(DISTINCT ...) is not supported: DISTINCT is defined for {aggregates.DISTINCT_NAMES} only",
+        )
+    elif isinstance(argument, exp.Distinct) and isinstance(argument.expressions[0], exp.Star) and not star_allowed:
+        yield ctx.diagnostic(node, "FS113", f"{name}(DISTINCT *) is not supported: count the distinct values of one column")
+    elif isinstance(argument, exp.Star) and not star_allowed:
         yield ctx.diagnostic(node, "FS113", f"{name}(*) is not supported: {name} needs a column")

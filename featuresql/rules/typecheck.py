@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from featuresql import aggregates
 from featuresql.diagnostics import Diagnostic
 from featuresql.parse.dialect import FeatureSQL
 from featuresql.rules.context import SECONDS_SINCE, QueryContext, is_own_function
@@ -52,14 +53,16 @@ def _is_number(node: exp.Expr) -> bool:
 
 
 def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
-    """SUM/AVG of non-numbers, arithmetic on text, mismatched comparisons, non-boolean filters (FS103)."""
+    """Numeric aggregates (SUM, AVG) of non-numbers, arithmetic on text, mismatched comparisons, non-boolean filters (FS103)."""
     if ctx.table is None:
         return
     type_of = ctx.typed.type_of
     # Types come from the typed query's map, keyed by the nodes of the query itself.
     for node in ctx.nodes:
-        if isinstance(node, (exp.Sum, exp.Avg)):
-            arg_type = type_of(node.this)
+        if isinstance(node, exp.AggFunc):
+            # SUM(DISTINCT text) is still SUM of text (the shape rule refuses the DISTINCT).
+            entry = aggregates.for_call(node) or aggregates.plain(node)
+            arg_type = type_of(node.this) if entry is not None and entry.input == "numeric" else None
             if arg_type and not _is(arg_type, _UNKNOWN) and not _is(arg_type, _NUMERIC):
                 yield ctx.diagnostic(node, "FS103", f"{node.sql_name()} needs a number, not {arg_type.sql()}")
         elif isinstance(node, _ARITHMETIC):
