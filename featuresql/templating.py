@@ -20,18 +20,16 @@ import dataclasses
 import difflib
 import functools
 import re
-import signal
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from featuresql.alarm import deadline
 from featuresql.diagnostics import Diagnostic
 from featuresql.paths import inside
 
@@ -282,28 +280,8 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-@contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Raise TemplateTimeout in this thread after `seconds` (main thread only; elsewhere no limit).
-
-    Jinja gives no hook inside a loop, and a nest of `range()` loops runs for hours
-    without calling anything we could check; a timer signal is the one interruption
-    that reaches pure-Python loops.
-    """
-    if threading.current_thread() is not threading.main_thread() or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-        yield
-        return
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise TemplateTimeout(f"the template rendered for more than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def _deadline(seconds: float) -> AbstractContextManager[None]:
+    return deadline(seconds, lambda: TemplateTimeout(f"the template rendered for more than {seconds:g} s"))
 
 
 class TemplateRenderer:

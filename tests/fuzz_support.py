@@ -32,18 +32,16 @@ which is what the issue asks of every input. It is still recorded, as a note
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from types import FrameType
 
 import featuresql
+from featuresql.alarm import deadline
 from featuresql.diagnostics import CODES, Diagnostic, FeaturesqlError
 from featuresql.project import CATALOG_DIR, FEATURE_DIR, MACRO_DIR, SAMPLES_DIR, Project
 from fuzz_mutations import mutate
@@ -123,27 +121,13 @@ class CaseTimeout(BaseException):
     """Raised in the case when its time is up; a BaseException, so `except Exception` in product code lets it through."""
 
 
-@contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Interrupt the block with `CaseTimeout` after `seconds` (SIGALRM; main thread only, else no limit).
+def time_limit(seconds: float | None) -> AbstractContextManager[None]:
+    """Interrupt the block with `CaseTimeout` after `seconds` (featuresql.alarm: main thread only).
 
     Only Python code is interrupted: a loop inside compiled code runs on until it
     returns. `fuzz_run` also kills a worker that overruns, for those.
     """
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise CaseTimeout(f"over {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return deadline(seconds, lambda: CaseTimeout(f"over {seconds:g} s"))
 
 
 def crash_site(error: BaseException) -> str:
