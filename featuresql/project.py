@@ -12,8 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlglot import exp
-
 from featuresql.catalog import load_catalog_table
 from featuresql.definitions import CatalogTable, FeatureDef, SamplesDef
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
@@ -22,10 +20,12 @@ from featuresql.headers import load_feature, load_samples
 from featuresql.lazyplans import LazyPlans
 from featuresql.output import RunSummary, output_root
 from featuresql.parse import ParsedFile, parse_source
-from featuresql.parse.header import Header, HeaderNode, Property, Word, walk
+from featuresql.parse.header import Header
 from featuresql.paths import read_project_file
 from featuresql.plan import AggregatePlan, build_plan
 from featuresql.rules import QueryContext, check_query
+from featuresql.rules.outputs import check_outputs
+from featuresql.rules.samples import check_samples
 from featuresql.templating import TemplateRenderer
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class Project:
             table = state.tables.get(feature.source.lower())
             ctx = QueryContext(parsed, feature.query, table, feature.entity, "feature")
             problems = check_query(ctx)
-            problems += _duplicate_outputs(ctx)
+            problems += check_outputs(ctx)
             state.diagnostics.extend(problems)
             state.features[key] = feature
             if not problems and not diagnostics and table is not None:
@@ -155,7 +155,10 @@ class Project:
                     f"name {samples.name} is also used by {other.file}"))
                 continue
             state.samples[key] = samples
-            state.diagnostics.extend(self._check_samples(parsed, samples, state))
+            problems, label_plan = check_samples(parsed, samples, state.tables, state.features, state.plans)
+            state.diagnostics.extend(problems)
+            if label_plan is not None:
+                state.label_plans[key] = label_plan
         state.diagnostics.extend(renderer.macro_diagnostics)
         state.diagnostics.sort()
         return state
@@ -177,85 +180,6 @@ class Project:
                 is_samples = isinstance(header, Header) and header.kind == "SAMPLES"
                 (samples if is_samples else features).append(parsed)
         return features, samples
-
-    def _check_samples(self, parsed: ParsedFile, samples: SamplesDef, state: _Loaded) -> list[Diagnostic]:
-        from sqlglot import exp
-
-        header = parsed.statements[0]
-        assert isinstance(header, Header)
-
-        def at(prop_name: str, value: str | None = None) -> HeaderNode:
-            for prop in header.items:
-                if isinstance(prop, Property) and prop.key.text.lower() == prop_name:
-                    if value is None:
-                        return prop
-                    for node in walk(prop.value):
-                        if isinstance(node, Word) and node.text.lower() == value.lower():
-                            return node
-                    return prop
-            return header
-
-        problems: list[Diagnostic] = []
-        spine = state.tables.get(samples.spine.lower())
-        if spine is None:
-            problems.append(parsed.diagnostic(at("spine", samples.spine), "FS101",
-                f"unknown spine table {samples.spine}: no catalogs/*.sql declares it"))
-        seen_columns: dict[str, str] = {c.name.lower(): f"spine {samples.spine}" for c in spine.columns} if spine else {}
-        if PARTITION_COLUMN in seen_columns:
-            problems.append(parsed.diagnostic(at("spine", samples.spine), "FS109", _RESERVED + f" (spine {samples.spine} has it)"))
-        for name in samples.features:
-            feature = state.features.get(name.lower())
-            if feature is None:
-                known = ", ".join(sorted(f.name for f in state.features.values())) or "none"
-                problems.append(parsed.diagnostic(at("features", name), "FS121", f"unknown feature {name} (known: {known})"))
-                continue
-            if spine is not None:
-                source = state.tables.get(feature.source.lower())
-                for key in feature.entity:
-                    spine_column = spine.column(key)
-                    source_column = source.column(key) if source is not None else None
-                    if spine_column is None:
-                        problems.append(parsed.diagnostic(at("features", name), "FS122",
-                            f"feature {name} is keyed by {key}, which spine {spine.name} does not have"))
-                    elif source_column is not None and not _same_key_type(spine_column.type, source_column.type):
-                        problems.append(parsed.diagnostic(at("features", name), "FS122",
-                            f"key {key} is {spine_column.type.sql()} in spine {spine.name} but "
-                            f"{source_column.type.sql()} in {source.name}: keys must have one type to match"))
-            plan = state.plans.get(name.lower())
-            for column in plan.output_columns if plan else []:
-                if column.lower() in seen_columns:
-                    problems.append(parsed.diagnostic(at("features", name), "FS109",
-                        f"column {column} of feature {name} is also produced by {seen_columns[column.lower()]}"))
-                seen_columns.setdefault(column.lower(), f"feature {feature.name}")
-        label = samples.label
-        if label is not None:
-            table = state.tables.get(label.source.lower())
-            ctx = QueryContext(parsed, label.query, table, label.keys, "label")
-            label_problems = check_query(ctx) + _duplicate_outputs(ctx)
-            if table is None:
-                label_problems.append(parsed.diagnostic(at("label", label.source), "FS101",
-                    f"unknown label source {label.source}: no catalogs/*.sql declares it"))
-            if spine is not None:
-                group = label.query.args["group"]
-                for node in group.expressions:
-                    if isinstance(node, exp.Column) and spine.column(node.name) is None:
-                        label_problems.append(parsed.diagnostic(node, "FS122",
-                            f"label key {node.name} is not a column of spine {spine.name}"))
-                    elif isinstance(node, exp.Column) and table is not None and table.column(node.name) is not None:
-                        spine_type, label_type = spine.column(node.name).type, table.column(node.name).type
-                        if not _same_key_type(spine_type, label_type):
-                            label_problems.append(parsed.diagnostic(node, "FS122",
-                                f"label key {node.name} is {spine_type.sql()} in spine {spine.name} but "
-                                f"{label_type.sql()} in {table.name}: keys must have one type to match"))
-            problems.extend(label_problems)
-            if not label_problems and table is not None:
-                plan = build_plan(ctx, samples.name, (label.horizon,), suffix_windows=False)
-                for column in plan.output_columns:
-                    if column.lower() in seen_columns:
-                        problems.append(parsed.diagnostic(label.query, "FS109",
-                            f"label column {column} is also produced by {seen_columns[column.lower()]}"))
-                state.label_plans[samples.name.lower()] = plan
-        return problems
 
     # -- definitions written in notebook cells ------------------------------------------------
     def define(self, text: str, path: str = "<cell>") -> tuple[FeatureDef | SamplesDef | None, list[Diagnostic]]:
@@ -463,36 +387,3 @@ def _forget(state: _Loaded, key: str, file: str) -> None:
     state.plans.pop(key, None)
     state.label_plans.pop(key, None)
     state.diagnostics = [d for d in state.diagnostics if d.path != file]
-
-
-def _duplicate_outputs(ctx: QueryContext) -> list[Diagnostic]:
-    from sqlglot import exp
-
-    seen: set[str] = set()
-    problems = []
-    for item in ctx.query.expressions:
-        if isinstance(item, exp.Alias):
-            name = item.alias.lower()
-            if name in seen:
-                problems.append(ctx.diagnostic(item.args["alias"], "FS109", f"output {item.alias} is defined twice"))
-            if ctx.role == "label" and name == PARTITION_COLUMN:
-                problems.append(ctx.diagnostic(item.args["alias"], "FS109", _RESERVED))
-            seen.add(name)
-    group = ctx.query.args.get("group")
-    for node in group.expressions if group else []:
-        if isinstance(node, exp.Column) and node.name.lower() == PARTITION_COLUMN:
-            problems.append(ctx.diagnostic(node, "FS109", _RESERVED))
-    return problems
-
-
-def _same_key_type(a: exp.DataType, b: exp.DataType) -> bool:
-    """Keys match when both are text, both integers, or the same type otherwise."""
-    for family in (exp.DataType.TEXT_TYPES, exp.DataType.INTEGER_TYPES):
-        if a.is_type(*family) or b.is_type(*family):
-            return a.is_type(*family) and b.is_type(*family)
-    return a.this == b.this
-
-
-#: Outputs are partitioned into `dt=YYYY-MM-DD` folders; a column of that name would collide.
-PARTITION_COLUMN = "dt"
-_RESERVED = "the column name dt is reserved for the output's day partitions; rename it"
