@@ -17,7 +17,7 @@ from featuresql.compile import AS_OF_COLUMN, bind_window, window_call
 from featuresql.compile import flink_rejects as rejects
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_connectors import data_directory, redacted, source_options, with_clause
-from featuresql.compile.flink_dialect import flink_sql
+from featuresql.compile.flink_dialect import flink_sql, interval
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
 from featuresql.plan import AggregatePlan, Measure
@@ -67,15 +67,6 @@ def render(node: exp.Expr) -> str:
 
 def flink_type(column_type: exp.DataType) -> str:
     return flink_sql(column_type)
-
-
-def interval(millis: int) -> str:
-    """A DAY TO SECOND(3) interval literal for exactly `millis` milliseconds."""
-    days, rest = divmod(millis, 86_400_000)
-    hours, rest = divmod(rest, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, ms = divmod(rest, 1_000)
-    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}' DAY TO SECOND(3)"
 
 
 def source_name(table: CatalogTable, role: str = "src") -> str:
