@@ -20,7 +20,8 @@ from featuresql.compile.flink_connectors import data_directory, redacted, source
 from featuresql.compile.flink_dialect import flink_sql, interval
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
-from featuresql.plan import AggregatePlan, Measure
+from featuresql.output import PARTITION_COLUMN
+from featuresql.plan import AggregatePlan, Measure, SamplesPlan
 from featuresql.timeutil import Window
 
 #: Flink 2.3 quirks and what we do about each.
@@ -530,10 +531,7 @@ def _outputs(part: _Part, spine: CatalogTable, qualifier: str, keys_from: str = 
 
 
 def compile_samples(
-    name: str,
-    spine: CatalogTable,
-    features: list[AggregatePlan],
-    label: AggregatePlan | None,
+    plan: SamplesPlan,
     root: Path,
     start: datetime,
     end: datetime,
@@ -551,7 +549,8 @@ def compile_samples(
     are grouped into one row; a LEFT interval join at the exact offset h + 1 ms
     then adds the label.
     """
-    parts = [_Part(f"__f{i}", plan, False) for i, plan in enumerate(features)]
+    name, spine, label = plan.name, plan.spine, plan.label
+    parts = [_Part(f"__f{i}", feature, False) for i, feature in enumerate(plan.features)]
     label_part = _Part("__l", label, True) if label is not None else None
     horizon = (label.windows[0].millis or 0) if label is not None else 0
     spine_list = ", ".join(quote(c.name) for c in spine.columns)
@@ -667,8 +666,8 @@ def sink_ddl_placeholder(job: FlinkJob) -> str:
     """The sink as `compile` prints it. At run time the sink's column types are
     taken from Flink's own typing of the query (DESCRIBE), so they always match."""
     return (
-        f"-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`;\n"
+        f"-- the sink's columns are the query's, as Flink types them, plus the day partition {quote(PARTITION_COLUMN)};\n"
         f"-- <staging> is a run's folder beside <out>, whose days are swapped into <out>/{job.kind}/{job.name} when it ends\n"
-        f"CREATE TEMPORARY TABLE {quote('sink')} (...) PARTITIONED BY (`dt`) WITH (\n"
+        f"CREATE TEMPORARY TABLE {quote('sink')} (...) PARTITIONED BY ({quote(PARTITION_COLUMN)}) WITH (\n"
         f"  'connector' = 'filesystem', 'path' = '<staging>', 'format' = 'parquet'\n)"
     )
