@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from featuresql.diagnostics import CODES, FeaturesqlError, render
+from featuresql.engines import ENGINES, TARGETS
 from featuresql.output import check_writable, create_dirs, os_error_text, output_root, remove_empty
 from featuresql.project import Project
 
@@ -152,7 +153,7 @@ def validate(project: Project, fmt: str) -> None:
 
 @main.command("compile")
 @click.argument("name")
-@click.option("--target", type=click.Choice(["duckdb", "flink", "flink-stream"]), default="duckdb", show_default=True,
+@click.option("--target", type=click.Choice(TARGETS), default="duckdb", show_default=True,
               help="flink-stream: the job `stream` runs (stream bindings, bad records set aside; secrets masked).")
 @click.option("--start", default="1970-01-01", show_default=True, help="Range start (UTC), inclusive.")
 @click.option("--end", default="2100-01-01", show_default=True, help="Range end (UTC), exclusive.")
@@ -167,7 +168,7 @@ def compile_(project: Project, name: str, target: str, start: str, end: str) -> 
 @click.option("--start", required=True, help="First event time (UTC), inclusive: YYYY-MM-DD[ HH:MM:SS].")
 @click.option("--end", required=True, help="Last event time (UTC), exclusive.")
 @folder_option("--out", required=True, help="Output directory (created if missing).")
-@click.option("--engine", "engine_name", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True,
+@click.option("--engine", "engine_name", type=click.Choice(list(ENGINES)), default="duckdb", show_default=True,
               help="duckdb (embedded, batch) or flink (local mini-cluster, streaming with watermarks).")
 @project_command
 def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out: Path, engine_name: str) -> None:
@@ -185,7 +186,7 @@ def backfill(project: Project, names: tuple[str, ...], start: str, end: str, out
 @click.option("--start", required=True, help="First spine time (UTC), inclusive.")
 @click.option("--end", required=True, help="Last spine time (UTC), exclusive.")
 @folder_option("--out", required=True, help="Output directory (created if missing).")
-@click.option("--engine", "engine_name", type=click.Choice(["duckdb", "flink"]), default="duckdb", show_default=True,
+@click.option("--engine", "engine_name", type=click.Choice(list(ENGINES)), default="duckdb", show_default=True,
               help="duckdb (embedded, batch) or flink (local mini-cluster, streaming with watermarks).")
 @project_command
 def samples(project: Project, name: str, start: str, end: str, out: Path, engine_name: str) -> None:
@@ -230,7 +231,7 @@ def stream(
         click.echo(("\r" if live else "") + status.line(), err=True, nl=not live)
 
     with writing(out):
-        final = run(project, name, out, start, checkpoint_interval, duration=duration, report=report,
+        final = run(project.plan(name), project.root, out, start, checkpoint_interval, duration=duration, report=report,
                     kafka_topic=kafka_topic, kafka_bootstrap=kafka_bootstrap, state_dir=state_dir, resume=resume)
     if live:
         click.echo("", err=True)
@@ -257,11 +258,9 @@ def verify(project: Project, names: tuple[str, ...], start: str | None, end: str
     Flink reads the slice's events in arrival order; DuckDB then reads the same
     events less those Flink found late (docs/semantics.md section 7).
     """
-    from featuresql.verify import verify as run
-
     failed = 0
     for name in names or tuple(project.feature_names + project.samples_names):
-        result = run(project, name, start, end, limit)
+        result = project.verify(name, start, end, limit)
         click.echo(result.describe())
         failed += not result.ok
     checked = len(names) or len(project.feature_names + project.samples_names)
@@ -395,12 +394,10 @@ def demo(project: Project, size: str, out: Path, verify_limit: int) -> None:
             click.echo(f"[samples] {summary.describe()}")
     # The streaming engine against the batch one, on an hour of the last day (the
     # latest events only, so that the Flink mini-cluster finishes quickly).
-    from featuresql.verify import verify as run_verify
-
     began = time.perf_counter()
     slice_start = data.end - timedelta(hours=1)
     for name in project.samples_names:
-        result = run_verify(project, name, slice_start, data.end, limit=verify_limit)
+        result = project.verify(name, slice_start, data.end, limit=verify_limit)
         click.echo(f"[verify] {result.describe().splitlines()[0]}")
         if not result.ok:
             click.echo(result.describe(), err=True)

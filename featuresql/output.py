@@ -38,6 +38,10 @@ from featuresql.diagnostics import FeaturesqlError
 if TYPE_CHECKING:
     import duckdb
 
+#: The column, and the folder name (`dt=YYYY-MM-DD`), of an output's day partitions.
+#: A definition cannot produce a column of this name (FS109, rules/outputs.py).
+PARTITION_COLUMN = "dt"
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -214,7 +218,7 @@ def clean_stale_staging(target: Path) -> None:
     for replaced in [p for p in holding if p.name.startswith(_REPLACED)] + sorted(target.glob(".replaced-*")):
         # `replaced-<hex>-dt=YYYY-MM-DD`: the run died between its two renames.
         partition = target / replaced.name.split("-", 2)[-1]
-        if partition.name.startswith("dt=") and not partition.exists():
+        if partition.name.startswith(f"{PARTITION_COLUMN}=") and not partition.exists():
             replaced.rename(partition)
         else:
             shutil.rmtree(replaced, ignore_errors=True)
@@ -223,9 +227,10 @@ def clean_stale_staging(target: Path) -> None:
 def write_partitions(con: duckdb.DuckDBPyConnection, query: str, time_column: str, days: list[date], target: Path) -> dict[date, int]:
     """Run `query` and store its rows by UTC day of `time_column`; returns rows per day."""
     with staged_run(target) as staging:
-        relation = f"SELECT *, strftime({_ident(time_column)}, '%Y-%m-%d') AS dt FROM ({query}) AS result"
+        day = _ident(PARTITION_COLUMN)
+        relation = f"SELECT *, strftime({_ident(time_column)}, '%Y-%m-%d') AS {day} FROM ({query}) AS result"
         con.execute(
-            f"COPY ({relation}) TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, "
+            f"COPY ({relation}) TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY ({day}), COMPRESSION zstd, "
             f"FILENAME_PATTERN 'part-{{i}}', FILE_EXTENSION '{STAGED_SUFFIX[1:]}', OVERWRITE_OR_IGNORE true)"
         )
         return publish_staged(staging, days, target, lambda folder: _count_rows(con, folder))
@@ -263,8 +268,8 @@ def publish_staged(
         raise FeaturesqlError(f"the run staged {', '.join(unexpected[:3])}, which are not day partitions; nothing was published")
     counts: dict[date, int] = {}
     for day in days:
-        staged = staging / f"dt={day.isoformat()}"
-        final = target / f"dt={day.isoformat()}"
+        staged = staging / day_folder(day)
+        final = target / day_folder(day)
         if staged.exists():
             counts[day] = (count_rows or _parquet_rows)(staged)
             _name_as_parquet(staged)
@@ -354,7 +359,12 @@ STAGING = ".staging"
 STAGED_SUFFIX = ".staged"
 #: Prefix of a previous partition set aside in the staging area during a swap.
 _REPLACED = "replaced-"
-_DAY_FOLDER = re.compile(r"^dt=\d{4}-\d{2}-\d{2}$")
+_DAY_FOLDER = re.compile(rf"^{PARTITION_COLUMN}=\d{{4}}-\d{{2}}-\d{{2}}$")
+
+
+def day_folder(day: date) -> str:
+    """The folder of one day's partition: `dt=YYYY-MM-DD`."""
+    return f"{PARTITION_COLUMN}={day.isoformat()}"
 
 
 def _literal(text: str) -> str:

@@ -16,7 +16,8 @@ Both engines compile this same plan; see docs/semantics.md for what it means.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
@@ -75,6 +76,75 @@ class AggregatePlan:
         if any(w.is_lifetime for w in self.windows):
             return None
         return max(w.millis or 0 for w in self.windows)
+
+    def tables(self) -> tuple[CatalogTable, ...]:
+        """The tables the plan reads: its source."""
+        return (self.source,)
+
+    def reading(self, paths: Mapping[str, str]) -> AggregatePlan:
+        """The same plan over other files: table name -> Parquet path (a glob); see `read_from`."""
+        return replace(self, source=read_from(self.source, paths))
+
+
+@dataclass(frozen=True)
+class SamplesPlan:
+    """What a SAMPLES definition computes: each spine row with its features and label.
+
+    Resolved once from the project (`Project.plan`); the engines, `preview` and
+    `verify` take it whole and never look a name up again.
+    """
+
+    name: str
+    spine: CatalogTable
+    features: tuple[AggregatePlan, ...]
+    label: AggregatePlan | None
+
+    @property
+    def parts(self) -> tuple[AggregatePlan, ...]:
+        """The features, then the label if any: every plan attached to the spine."""
+        return self.features + ((self.label,) if self.label is not None else ())
+
+    def tables(self) -> tuple[CatalogTable, ...]:
+        """Every table the samples read, each once: the spine first, then the features' and the label's sources."""
+        tables = [self.spine] + [part.source for part in self.parts]
+        return tuple({t.name.lower(): t for t in tables}.values())
+
+    def reading(self, paths: Mapping[str, str]) -> SamplesPlan:
+        """The same samples over other files: table name -> Parquet path (a glob); see `read_from`."""
+        return SamplesPlan(
+            self.name,
+            read_from(self.spine, paths),
+            tuple(plan.reading(paths) for plan in self.features),
+            self.label.reading(paths) if self.label is not None else None,
+        )
+
+    def spine_reading(self, path: str) -> SamplesPlan:
+        """The same samples for the spine rows at `path` (Parquet) only.
+
+        Unlike `reading`, a feature or label reading the spine's table still reads
+        all of it: the rows at `path` are query points, not the events. A sample
+        depends on its own spine row only, so these are exactly those rows' samples
+        (what a preview of a few rows computes).
+        """
+        return replace(self, spine=read_from(self.spine, {self.spine.name: path}))
+
+
+#: A resolved definition: a feature's plan or a samples plan. Which one it is
+#: decides, by type, what every engine and tool does with it.
+Plan = AggregatePlan | SamplesPlan
+
+
+def read_from(table: CatalogTable, paths: Mapping[str, str]) -> CatalogTable:
+    """`table` reading the Parquet files at `paths[table name]` (matched without case), else unchanged.
+
+    `verify` points the batch engine at the events the streaming engine kept,
+    a preview at a subset of the spine, a CSV run at its typed copy.
+    """
+    wanted = {name.lower(): path for name, path in paths.items()}
+    if table.name.lower() not in wanted:
+        return table
+    options = {**dict(table.options), "path": wanted[table.name.lower()], "format": "parquet"}
+    return replace(table, options=tuple(options.items()))
 
 
 def _strip_tables(node: exp.Expr) -> exp.Expr:

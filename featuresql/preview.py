@@ -34,15 +34,14 @@ from sqlglot import exp
 from featuresql.compile import duckdb as sql
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import FeaturesqlError
-from featuresql.engines import duckdb as engine
 from featuresql.engines import run_range
-from featuresql.plan import AggregatePlan
-from featuresql.timeutil import parse_instant
+from featuresql.engines.duckdb import millisecond_timestamps
+from featuresql.plan import AggregatePlan, Plan, SamplesPlan
+from featuresql.runchecks import check_tables, connect, engine_errors
+from featuresql.timeutil import Instant, parse_instant
 
 if TYPE_CHECKING:
     import pandas
-
-    from featuresql.project import Instant, Project
 
 #: What an entity filter may be: a key value, several values of a single key,
 #: one composite key as a tuple, or {column: value or [values]}.
@@ -105,8 +104,8 @@ class Preview:
 
 
 def preview(
-    project: Project,
-    name: str,
+    plan: Plan,
+    root: Path,
     start: Instant | None = None,
     end: Instant | None = None,
     entity: EntityFilter = None,
@@ -115,8 +114,8 @@ def preview(
     """Preview a feature (its per-event update log) or a samples definition.
 
     Args:
-        project: the project (cell definitions included).
-        name: a feature or samples name.
+        plan: a feature's or a samples definition's (`Project.plan`).
+        root: the project folder, where the catalog's relative paths start.
         start, end: the half-open range (UTC); by default the last day of data.
             Given only one of them, the range is one day from (or up to) it.
         entity: an entity filter. For a feature with one key: a value, or a list
@@ -127,31 +126,26 @@ def preview(
             the work: only the first `limit` spine rows of the range are computed.
 
     Raises:
-        FeaturesqlError: unknown name, a project with errors, missing data, a bad filter.
+        FeaturesqlError: missing data, a bad filter or range.
     """
     if limit is not None and limit < 1:
         raise FeaturesqlError(f"limit must be a positive number of rows, not {limit}")
     began = time.perf_counter()
-    con = engine.connect()
-    lowered = name.lower()
-    if lowered in {n.lower() for n in project.samples_names}:
-        return _samples(project, con, name, start, end, entity, limit, began)
-    if lowered in {n.lower() for n in project.feature_names}:
-        return _feature(project, con, name, start, end, entity, limit, began)
-    known = ", ".join(project.feature_names + project.samples_names) or "none"
-    raise FeaturesqlError(f"unknown feature or samples {name}; known: {known}")
+    con = connect()
+    check_tables(con, plan.tables(), root)
+    if isinstance(plan, SamplesPlan):
+        return _samples(plan, root, con, start, end, entity, limit, began)
+    return _feature(plan, root, con, start, end, entity, limit, began)
 
 
 def _feature(
-    project: Project, con: duckdb.DuckDBPyConnection, name: str, start: Instant | None, end: Instant | None,
+    plan: AggregatePlan, root: Path, con: duckdb.DuckDBPyConnection, start: Instant | None, end: Instant | None,
     entity: EntityFilter, limit: int | None, began: float,
 ) -> Preview:
-    plan = project.feature_plan(name)
-    engine.check_data(con, project, plan.source)
     filters = entity_filter(plan.source, plan.keys, entity)
-    lower, upper = slice_range(con, project, plan.source, start, end)
+    lower, upper = slice_range(con, root, plan.source, start, end)
     narrowed = _with_filter(plan, filters)
-    query = sql.compile_backfill(narrowed, project.root, lower, upper)
+    query = sql.compile_backfill(narrowed, root, lower, upper)
     order = ["event_time"] + list(plan.keys)
     table, total, summary = _run(con, query, order, limit)
     return Preview(
@@ -162,36 +156,35 @@ def _feature(
 
 
 def _samples(
-    project: Project, con: duckdb.DuckDBPyConnection, name: str, start: Instant | None, end: Instant | None,
+    plan: SamplesPlan, root: Path, con: duckdb.DuckDBPyConnection, start: Instant | None, end: Instant | None,
     entity: EntityFilter, limit: int | None, began: float,
 ) -> Preview:
-    spine, features, label = project.samples_plans(name)
-    for table in {t.name: t for t in [spine] + [p.source for p in features] + ([label.source] if label else [])}.values():
-        engine.check_data(con, project, table)
+    spine = plan.spine
     if entity is not None and not isinstance(entity, Mapping):
-        raise FeaturesqlError(f"samples {name}: give the entity filter as {{column: value}} with spine columns")
+        raise FeaturesqlError(f"samples {plan.name}: give the entity filter as {{column: value}} with spine columns")
     filters = entity_filter(spine, (), entity)
-    lower, upper = slice_range(con, project, spine, start, end)
+    lower, upper = slice_range(con, root, spine, start, end)
     order = [spine.time_column] + [c.name for c in spine.columns if c.name != spine.time_column]
     with tempfile.TemporaryDirectory(prefix="featuresql-preview-") as scratch:
-        rows = spine
+        run = plan
         if filters or limit is not None:
-            rows = _spine_subset(con, project, spine, lower, upper, entity_condition(spine, filters), order, limit, Path(scratch))
-        query = sql.compile_samples(project.samples_def(name).name, rows, features, label, project.root, lower, upper)
+            rows = _spine_subset(con, root, spine, lower, upper, entity_condition(spine, filters), order, limit, Path(scratch))
+            run = plan.spine_reading(rows)
+        query = sql.compile_samples(run, root, lower, upper)
         table, total, summary = _run(con, query, order, limit)
-    values = tuple(c for plan in features for c in plan.output_columns) + (tuple(label.output_columns) if label else ())
+    values = tuple(c for part in plan.parts for c in part.output_columns)
     return Preview(
-        name=project.samples_def(name).name, kind="samples", start=lower, end=upper, entity=filters, table=table,
+        name=plan.name, kind="samples", start=lower, end=upper, entity=filters, table=table,
         total_rows=total, summary=summary, value_columns=values, key_columns=tuple(c.name for c in spine.columns),
         time_column=spine.time_column, limit=limit, seconds=time.perf_counter() - began, sql=query,
     )
 
 
 def _spine_subset(
-    con: duckdb.DuckDBPyConnection, project: Project, spine: CatalogTable, lower: datetime, upper: datetime,
+    con: duckdb.DuckDBPyConnection, root: Path, spine: CatalogTable, lower: datetime, upper: datetime,
     condition: exp.Expr | None, order: list[str], limit: int | None, scratch: Path,
-) -> CatalogTable:
-    """The spine rows to preview (filtered, first `limit` in time order), as a table of their own.
+) -> str:
+    """The spine rows to preview (filtered, first `limit` in time order), in a Parquet file of their own.
 
     A sample depends on its own spine row only, so computing samples for a
     subset of the spine gives exactly those rows of the full result. Writing
@@ -203,14 +196,13 @@ def _spine_subset(
     if condition is not None:
         where.append(sql.render(condition))
     target = scratch / "spine.parquet"
-    with engine.engine_errors():
+    with engine_errors():
         con.execute(
-            f"COPY (SELECT * FROM {sql.scan(spine, project.root)} WHERE {' AND '.join(where)} "
+            f"COPY (SELECT * FROM {sql.scan(spine, root)} WHERE {' AND '.join(where)} "
             f"ORDER BY {', '.join(sql.quote(c) for c in order)}" + (f" LIMIT {int(limit)}" if limit is not None else "")
             + f") TO {sql.sql_literal(str(target))} (FORMAT parquet)"
         ).fetchall()
-    options = tuple((k, v) for k, v in spine.options if k not in ("path", "format"))
-    return dataclasses.replace(spine, options=options + (("path", str(target)), ("format", "parquet")))
+    return str(target)
 
 
 def entity_filter(table: CatalogTable, keys: Sequence[str], entity: EntityFilter) -> dict[str, tuple[Any, ...]]:
@@ -263,7 +255,7 @@ def _with_filter(plan: AggregatePlan, filters: dict[str, tuple[Any, ...]]) -> Ag
 
 
 def slice_range(
-    con: duckdb.DuckDBPyConnection, project: Project, table: CatalogTable, start: Instant | None, end: Instant | None
+    con: duckdb.DuckDBPyConnection, root: Path, table: CatalogTable, start: Instant | None, end: Instant | None
 ) -> tuple[datetime, datetime]:
     try:
         lower = parse_instant(start) if start is not None else None
@@ -271,7 +263,7 @@ def slice_range(
     except ValueError as err:
         raise FeaturesqlError(str(err)) from None
     if lower is None and upper is None:
-        last = _last_time(con, project, table)
+        last = _last_time(con, root, table)
         lower = datetime(last.year, last.month, last.day)
     if lower is None:
         lower = upper - DAY  # type: ignore[operator]
@@ -280,17 +272,17 @@ def slice_range(
     return run_range(lower, upper)  # the same checks as every run
 
 
-def _last_time(con: duckdb.DuckDBPyConnection, project: Project, table: CatalogTable) -> datetime:
-    with engine.engine_errors():
-        row = con.execute(f"SELECT max({sql.quote(table.time_column)}) FROM {sql.scan(table, project.root)}").fetchall()
+def _last_time(con: duckdb.DuckDBPyConnection, root: Path, table: CatalogTable) -> datetime:
+    with engine_errors():
+        row = con.execute(f"SELECT max({sql.quote(table.time_column)}) FROM {sql.scan(table, root)}").fetchall()
     if not row or row[0][0] is None:
         raise FeaturesqlError(f"{table.file}: table {table.name} has no rows with a {table.time_column}")
     return row[0][0]
 
 
 def _run(con: duckdb.DuckDBPyConnection, query: str, order: list[str], limit: int | None) -> tuple[pa.Table, int, pa.Table]:
-    with engine.engine_errors():
-        con.execute(f"CREATE TEMP TABLE __preview AS {engine.millisecond_timestamps(con, query)}").fetchall()
+    with engine_errors():
+        con.execute(f"CREATE TEMP TABLE __preview AS {millisecond_timestamps(con, query)}").fetchall()
         total = con.execute("SELECT count(*) FROM __preview").fetchall()
         order_by = ", ".join(sql.quote(c) for c in order)
         rows = con.sql(

@@ -7,33 +7,35 @@ never raises on bad input: every problem becomes a `Diagnostic`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlglot import exp
-
 from featuresql.catalog import load_catalog_table
 from featuresql.definitions import CatalogTable, FeatureDef, SamplesDef
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
+from featuresql.engines import compile_target, get_engine
 from featuresql.gcpause import fewer_full_collections
 from featuresql.headers import load_feature, load_samples
 from featuresql.lazyplans import LazyPlans
 from featuresql.output import RunSummary, output_root
 from featuresql.parse import ParsedFile, parse_source
-from featuresql.parse.header import Header, HeaderNode, Property, Word, walk
+from featuresql.parse.header import Header
 from featuresql.paths import read_project_file
-from featuresql.plan import AggregatePlan, build_plan
+from featuresql.plan import AggregatePlan, Plan, SamplesPlan, build_plan
 from featuresql.rules import QueryContext, check_query
+from featuresql.rules.outputs import check_outputs
+from featuresql.rules.samples import check_samples
 from featuresql.templating import TemplateRenderer
+from featuresql.timeutil import Instant
 
 if TYPE_CHECKING:
     import pyarrow as pa  # only in signatures: validate need not import pyarrow
 
     from featuresql.preview import Preview
+    from featuresql.verify import Verification
 
-Instant = str | date | datetime
+__all__ = ["CATALOG_DIR", "FEATURE_DIR", "MACRO_DIR", "SAMPLES_DIR", "Instant", "Project"]
 CATALOG_DIR = "catalogs"
 FEATURE_DIR = "sql/features"
 SAMPLES_DIR = "sql/samples"
@@ -135,7 +137,7 @@ class Project:
             table = state.tables.get(feature.source.lower())
             ctx = QueryContext(parsed, feature.query, table, feature.entity, "feature")
             problems = check_query(ctx)
-            problems += _duplicate_outputs(ctx)
+            problems += check_outputs(ctx)
             state.diagnostics.extend(problems)
             state.features[key] = feature
             if not problems and not diagnostics and table is not None:
@@ -155,7 +157,10 @@ class Project:
                     f"name {samples.name} is also used by {other.file}"))
                 continue
             state.samples[key] = samples
-            state.diagnostics.extend(self._check_samples(parsed, samples, state))
+            problems, label_plan = check_samples(parsed, samples, state.tables, state.features, state.plans)
+            state.diagnostics.extend(problems)
+            if label_plan is not None:
+                state.label_plans[key] = label_plan
         state.diagnostics.extend(renderer.macro_diagnostics)
         state.diagnostics.sort()
         return state
@@ -177,85 +182,6 @@ class Project:
                 is_samples = isinstance(header, Header) and header.kind == "SAMPLES"
                 (samples if is_samples else features).append(parsed)
         return features, samples
-
-    def _check_samples(self, parsed: ParsedFile, samples: SamplesDef, state: _Loaded) -> list[Diagnostic]:
-        from sqlglot import exp
-
-        header = parsed.statements[0]
-        assert isinstance(header, Header)
-
-        def at(prop_name: str, value: str | None = None) -> HeaderNode:
-            for prop in header.items:
-                if isinstance(prop, Property) and prop.key.text.lower() == prop_name:
-                    if value is None:
-                        return prop
-                    for node in walk(prop.value):
-                        if isinstance(node, Word) and node.text.lower() == value.lower():
-                            return node
-                    return prop
-            return header
-
-        problems: list[Diagnostic] = []
-        spine = state.tables.get(samples.spine.lower())
-        if spine is None:
-            problems.append(parsed.diagnostic(at("spine", samples.spine), "FS101",
-                f"unknown spine table {samples.spine}: no catalogs/*.sql declares it"))
-        seen_columns: dict[str, str] = {c.name.lower(): f"spine {samples.spine}" for c in spine.columns} if spine else {}
-        if PARTITION_COLUMN in seen_columns:
-            problems.append(parsed.diagnostic(at("spine", samples.spine), "FS109", _RESERVED + f" (spine {samples.spine} has it)"))
-        for name in samples.features:
-            feature = state.features.get(name.lower())
-            if feature is None:
-                known = ", ".join(sorted(f.name for f in state.features.values())) or "none"
-                problems.append(parsed.diagnostic(at("features", name), "FS121", f"unknown feature {name} (known: {known})"))
-                continue
-            if spine is not None:
-                source = state.tables.get(feature.source.lower())
-                for key in feature.entity:
-                    spine_column = spine.column(key)
-                    source_column = source.column(key) if source is not None else None
-                    if spine_column is None:
-                        problems.append(parsed.diagnostic(at("features", name), "FS122",
-                            f"feature {name} is keyed by {key}, which spine {spine.name} does not have"))
-                    elif source_column is not None and not _same_key_type(spine_column.type, source_column.type):
-                        problems.append(parsed.diagnostic(at("features", name), "FS122",
-                            f"key {key} is {spine_column.type.sql()} in spine {spine.name} but "
-                            f"{source_column.type.sql()} in {source.name}: keys must have one type to match"))
-            plan = state.plans.get(name.lower())
-            for column in plan.output_columns if plan else []:
-                if column.lower() in seen_columns:
-                    problems.append(parsed.diagnostic(at("features", name), "FS109",
-                        f"column {column} of feature {name} is also produced by {seen_columns[column.lower()]}"))
-                seen_columns.setdefault(column.lower(), f"feature {feature.name}")
-        label = samples.label
-        if label is not None:
-            table = state.tables.get(label.source.lower())
-            ctx = QueryContext(parsed, label.query, table, label.keys, "label")
-            label_problems = check_query(ctx) + _duplicate_outputs(ctx)
-            if table is None:
-                label_problems.append(parsed.diagnostic(at("label", label.source), "FS101",
-                    f"unknown label source {label.source}: no catalogs/*.sql declares it"))
-            if spine is not None:
-                group = label.query.args["group"]
-                for node in group.expressions:
-                    if isinstance(node, exp.Column) and spine.column(node.name) is None:
-                        label_problems.append(parsed.diagnostic(node, "FS122",
-                            f"label key {node.name} is not a column of spine {spine.name}"))
-                    elif isinstance(node, exp.Column) and table is not None and table.column(node.name) is not None:
-                        spine_type, label_type = spine.column(node.name).type, table.column(node.name).type
-                        if not _same_key_type(spine_type, label_type):
-                            label_problems.append(parsed.diagnostic(node, "FS122",
-                                f"label key {node.name} is {spine_type.sql()} in spine {spine.name} but "
-                                f"{label_type.sql()} in {table.name}: keys must have one type to match"))
-            problems.extend(label_problems)
-            if not label_problems and table is not None:
-                plan = build_plan(ctx, samples.name, (label.horizon,), suffix_windows=False)
-                for column in plan.output_columns:
-                    if column.lower() in seen_columns:
-                        problems.append(parsed.diagnostic(label.query, "FS109",
-                            f"label column {column} is also produced by {seen_columns[column.lower()]}"))
-                state.label_plans[samples.name.lower()] = plan
-        return problems
 
     # -- definitions written in notebook cells ------------------------------------------------
     def define(self, text: str, path: str = "<cell>") -> tuple[FeatureDef | SamplesDef | None, list[Diagnostic]]:
@@ -328,13 +254,6 @@ class Project:
         if errors:
             raise FeaturesqlError(errors)
 
-    def feature_plan(self, name: str) -> AggregatePlan:
-        self._require_clean()
-        plan = self._state.plans.get(name.lower())
-        if plan is None:
-            raise FeaturesqlError(f"unknown feature {name}; known features: {', '.join(self.feature_names) or 'none'}")
-        return plan
-
     @property
     def feature_names(self) -> list[str]:
         return sorted(f.name for f in self._state.features.values())
@@ -343,97 +262,79 @@ class Project:
     def samples_names(self) -> list[str]:
         return sorted(s.name for s in self._state.samples.values())
 
-    def samples_def(self, name: str) -> SamplesDef:
-        self._require_clean()
-        samples = self._state.samples.get(name.lower())
-        if samples is None:
-            raise FeaturesqlError(f"unknown samples {name}; known samples: {', '.join(self.samples_names) or 'none'}")
-        return samples
+    def plan(self, name: str) -> Plan:
+        """What `name` computes, resolved once: a feature's `AggregatePlan` or a `SamplesPlan`.
 
-    def samples_plans(self, name: str) -> tuple[CatalogTable, list[AggregatePlan], AggregatePlan | None]:
-        samples = self.samples_def(name)
-        spine = self._state.tables[samples.spine.lower()]
-        features = [self._state.plans[f.lower()] for f in samples.features]
-        return spine, features, self._state.label_plans.get(name.lower())
+        The one lookup of a name (without case): engines, `preview` and `verify`
+        take the plan, never the project, and the plan's type says what it is.
 
-    def with_data(self, paths: dict[str, str]) -> "Project":
-        """The same definitions reading other files: table name -> Parquet path (a glob).
-
-        `verify` uses it to run the batch engine on exactly the events the
-        streaming engine kept.
+        Raises:
+            FeaturesqlError: the project has errors, or no feature or samples
+                definition has this name (the message lists both).
         """
-        from dataclasses import replace
-
+        self._require_clean()
         state = self._state
-        wanted = {name.lower(): path for name, path in paths.items()}
+        key = name.lower()
+        samples = state.samples.get(key)
+        if samples is not None:
+            features = tuple(state.plans[feature.lower()] for feature in samples.features)
+            return SamplesPlan(samples.name, state.tables[samples.spine.lower()], features, state.label_plans.get(key))
+        if key in state.plans:
+            return state.plans[key]
+        known = ", ".join(self.feature_names + self.samples_names) or "none"
+        raise FeaturesqlError(f"unknown feature or samples {name}; known: {known}")
 
-        def moved(table: CatalogTable) -> CatalogTable:
-            if table.name.lower() not in wanted:
-                return table
-            options = {**dict(table.options), "path": wanted[table.name.lower()], "format": "parquet"}
-            return replace(table, options=tuple(options.items()))
+    def _feature_plan(self, name: str) -> AggregatePlan:
+        plan = self.plan(name)
+        if isinstance(plan, SamplesPlan):
+            raise FeaturesqlError(f"{plan.name} is a samples definition, not a feature; "
+                                  f"features: {', '.join(self.feature_names) or 'none'}")
+        return plan
 
-        copy = Project(self.root, self.variables)
-        copy._cells = dict(self._cells)
-        copy._loaded = _Loaded(
-            tables={k: moved(t) for k, t in state.tables.items()},
-            features=dict(state.features),
-            samples=dict(state.samples),
-            plans=LazyPlans({k: replace(p, source=moved(p.source)) for k, p in state.plans.items()}),
-            label_plans={k: replace(p, source=moved(p.source)) for k, p in state.label_plans.items()},
-            diagnostics=list(state.diagnostics),
-        )
-        return copy
+    def _samples_plan(self, name: str) -> SamplesPlan:
+        plan = self.plan(name)
+        if not isinstance(plan, SamplesPlan):
+            raise FeaturesqlError(f"{plan.name} is a feature, not a samples definition; "
+                                  f"samples: {', '.join(self.samples_names) or 'none'}")
+        return plan
 
-    # -- running (DuckDB, the embedded default) ---------------------------------------------
+    # -- running: each method resolves names, then hands plans to an engine -------------------
     def compile(self, name: str, target: str = "duckdb", start: Instant = "1970-01-01", end: Instant = "2100-01-01") -> str:
-        """The SQL an engine would run for a feature (backfill) or samples definition."""
-        from featuresql.engines import duckdb as engine
+        """The SQL an engine would run for a feature (backfill) or samples definition.
 
-        if target in ("flink", "flink-stream"):
-            from featuresql.engines import flink
+        `target`: an engine (`featuresql.engines.ENGINES`), or `<engine>-stream` for
+        the job that engine runs unbounded (`featuresql stream`).
+        """
+        engine, stream = compile_target(target)
+        return engine.compile(self.plan(name), self.root, start, end, stream=stream)
 
-            return flink.compile_definition(self, name, start, end, stream=target == "flink-stream")
-        if target != "duckdb":
-            raise FeaturesqlError(f"unknown target {target}; targets: duckdb, flink, flink-stream")
-        return engine.compile_definition(self, name, start, end)
+    def table(self, name: str, start: Instant, end: Instant, engine_name: str = "duckdb") -> pa.Table:
+        """A feature's update log (events in [start, end)) or samples (spine rows in [start, end)), as Arrow."""
+        engine = get_engine(engine_name)
+        return engine.table(self.plan(name), self.root, start, end)
 
     def backfill_table(self, name: str, start: Instant, end: Instant) -> pa.Table:
         """A feature's update log for events in [start, end), as an Arrow table."""
-        from featuresql.engines import duckdb as engine
-
-        return engine.backfill_table(self, name, start, end)
+        return get_engine("duckdb").table(self._feature_plan(name), self.root, start, end)
 
     def samples_table(self, name: str, start: Instant, end: Instant) -> pa.Table:
         """Samples for spine rows in [start, end), as an Arrow table."""
-        from featuresql.engines import duckdb as engine
-
-        return engine.samples_table(self, name, start, end)
+        return get_engine("duckdb").table(self._samples_plan(name), self.root, start, end)
 
     def backfill(
         self, names: list[str] | None, start: Instant, end: Instant, out: str | Path, progress: bool = False,
         engine_name: str = "duckdb",
     ) -> list[RunSummary]:
         """Write update logs to `out/features/<name>/dt=YYYY-MM-DD/` (atomically, per partition)."""
-        from featuresql.engines import duckdb as engine
-
-        if engine_name == "flink":
-            from featuresql.engines import flink
-
-            return flink.backfill(self, names or self.feature_names, start, end, output_root(out))
-
-        return engine.backfill(self, names or self.feature_names, start, end, output_root(out), progress=progress)
+        engine = get_engine(engine_name)
+        plans = [self._feature_plan(n) for n in names or self.feature_names]  # every unknown name before any work
+        return engine.write(plans, self.root, start, end, output_root(out), progress=progress)
 
     def samples(self, name: str, start: Instant, end: Instant, out: str | Path, engine_name: str = "duckdb") -> RunSummary:
         """Write samples to `out/samples/<name>/dt=YYYY-MM-DD/` (atomically, per partition)."""
-        from featuresql.engines import duckdb as engine
-
-        if engine_name == "flink":
-            from featuresql.engines import flink
-
-            return flink.samples(self, name, start, end, output_root(out))
-
-        return engine.samples(self, name, start, end, output_root(out))
+        engine = get_engine(engine_name)
+        [summary] = engine.write([self._samples_plan(name)], self.root, start, end, output_root(out))
+        return summary
 
     def preview(
         self,
@@ -450,7 +351,13 @@ class Project:
         """
         from featuresql.preview import preview
 
-        return preview(self, name, start, end, entity, limit)
+        return preview(self.plan(name), self.root, start, end, entity, limit)
+
+    def verify(self, name: str, start: Instant | None = None, end: Instant | None = None, limit: int | None = None) -> Verification:
+        """Run `name` on DuckDB and on Flink over the same slice and compare (see `featuresql.verify`)."""
+        from featuresql.verify import verify
+
+        return verify(self.plan(name), self.root, start, end, limit)
 
     def _repr_html_(self) -> str:
         from featuresql.notebook.html import project_html
@@ -463,36 +370,3 @@ def _forget(state: _Loaded, key: str, file: str) -> None:
     state.plans.pop(key, None)
     state.label_plans.pop(key, None)
     state.diagnostics = [d for d in state.diagnostics if d.path != file]
-
-
-def _duplicate_outputs(ctx: QueryContext) -> list[Diagnostic]:
-    from sqlglot import exp
-
-    seen: set[str] = set()
-    problems = []
-    for item in ctx.query.expressions:
-        if isinstance(item, exp.Alias):
-            name = item.alias.lower()
-            if name in seen:
-                problems.append(ctx.diagnostic(item.args["alias"], "FS109", f"output {item.alias} is defined twice"))
-            if ctx.role == "label" and name == PARTITION_COLUMN:
-                problems.append(ctx.diagnostic(item.args["alias"], "FS109", _RESERVED))
-            seen.add(name)
-    group = ctx.query.args.get("group")
-    for node in group.expressions if group else []:
-        if isinstance(node, exp.Column) and node.name.lower() == PARTITION_COLUMN:
-            problems.append(ctx.diagnostic(node, "FS109", _RESERVED))
-    return problems
-
-
-def _same_key_type(a: exp.DataType, b: exp.DataType) -> bool:
-    """Keys match when both are text, both integers, or the same type otherwise."""
-    for family in (exp.DataType.TEXT_TYPES, exp.DataType.INTEGER_TYPES):
-        if a.is_type(*family) or b.is_type(*family):
-            return a.is_type(*family) and b.is_type(*family)
-    return a.this == b.this
-
-
-#: Outputs are partitioned into `dt=YYYY-MM-DD` folders; a column of that name would collide.
-PARTITION_COLUMN = "dt"
-_RESERVED = "the column name dt is reserved for the output's day partitions; rename it"

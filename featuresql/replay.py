@@ -195,13 +195,13 @@ def replay_rows(
     limit: int | None = None,
 ) -> list[tuple[str, int, str]]:
     """(topic, event time ms, JSON) in replay order, without a broker (for tests and previews)."""
-    from featuresql.engines import duckdb as engine
+    from featuresql import runchecks
 
     bound = replay_tables(project, names)
     lower, upper = _range(start, end)
-    con = engine.connect()
+    con = runchecks.connect()
     for table, _ in bound:
-        engine.check_data(con, project, table)
+        runchecks.check_data(con, table, project.root)
     rows = con.execute(replay_query(project, [t for t, _ in bound], lower, upper, limit)).fetchall()
     return [(bound[i][1].topic or "", t, payload.decode()) for i, t, payload in rows]
 
@@ -282,7 +282,7 @@ def replay(
     from confluent_kafka import KafkaError, Producer
     from tqdm import tqdm
 
-    from featuresql.engines import duckdb as engine
+    from featuresql import runchecks
 
     if rate < 0:
         raise FeaturesqlError("--rate must be >= 0 (0 = as fast as possible)")
@@ -296,9 +296,9 @@ def replay(
     settings = _producer_settings(bound, bootstrap, environ)
     totals = [TopicTotals(t.name, b.topic or "") for t, b in bound]
 
-    con = engine.connect()
+    con = runchecks.connect()
     for table, total in zip(tables, totals):
-        engine.check_data(con, project, table)
+        runchecks.check_data(con, table, project.root)
         scan, _, _ = _scan(table, project.root)
         total.null_time = con.execute(
             f"SELECT count(*) FROM {scan} WHERE {sql.quote(table.time_column)} IS NULL").fetchall()[0][0]

@@ -12,6 +12,8 @@ _DURATION = re.compile(r"^([0-9]+)([smhd])$")
 #: can say (window arithmetic from a --start in 1900 must stay after year 1)
 #: and are `lifetime` in all but name.
 MAX_DURATION_MS = 36_500 * 86_400_000
+#: A point in time as callers give it: text (`2026-01-10[ 12:00]`), a date or a naive UTC datetime.
+Instant = str | date | datetime
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from featuresql.compare import Comparison, compare, render
 from featuresql.compile import duckdb as batch_sql
 from featuresql.definitions import CatalogTable
-from featuresql.engines import duckdb as batch
+from featuresql.engines import ENGINES
 from featuresql.engines import flink as stream
-
-if TYPE_CHECKING:
-    from featuresql.project import Instant, Project
+from featuresql.plan import Plan, SamplesPlan
+from featuresql.preview import slice_range
+from featuresql.runchecks import check_tables, connect
+from featuresql.timeutil import Instant
 
 
 @dataclass
@@ -56,29 +56,27 @@ class Verification:
 
 
 def verify(
-    project: "Project",
-    name: str,
-    start: "Instant | None" = None,
-    end: "Instant | None" = None,
+    plan: Plan,
+    root: Path,
+    start: Instant | None = None,
+    end: Instant | None = None,
     limit: int | None = None,
 ) -> Verification:
-    """Run `name` on both engines over the same slice and compare (see the module doc)."""
-    from featuresql.preview import slice_range
+    """Run `plan` on both engines over the same slice and compare (see the module doc).
 
+    `root` is the project folder that the catalog's relative paths start from."""
     began = time.perf_counter()
-    is_samples = name.lower() in {n.lower() for n in project.samples_names}
-    if is_samples:
-        spine, _, _ = project.samples_plans(name)
-        anchor, display = spine, project.samples_def(name).name
+    # Samples are identified by their spine row, a feature's rows by entity and time.
+    if isinstance(plan, SamplesPlan):
+        anchor, identity = plan.spine, [c.name for c in plan.spine.columns]
     else:
-        plan = project.feature_plan(name)
-        anchor, display = plan.source, plan.name
-    con = batch.connect()
-    lower, upper = slice_range(con, project, anchor, start, end)
-    stream.check_sources(project, name)
+        anchor, identity = plan.source, [*plan.keys, "event_time"]
+    con = connect()
+    lower, upper = slice_range(con, root, anchor, start, end)
+    check_tables(con, plan.tables(), root)
     with tempfile.TemporaryDirectory(prefix="featuresql-verify-") as tmp:
         folder = Path(tmp)
-        job = stream.staged_job(project, name, lower, upper, folder / "inputs", limit)
+        job = stream.staged_job(plan, root, lower, upper, folder / "inputs", limit)
         late_counts = stream.run_to_staging(job, folder / "out", folder / "late")
         streamed = stream.read_staged(folder / "out")
         # The batch side reads the staged events less those Flink reported late.
@@ -91,13 +89,8 @@ def verify(
             kept.parent.mkdir(parents=True)
             _without_late(con, table, staged, _late_rows_of(folder / "late", late_counts, table), kept)
             paths[table.name] = str(kept)
-        batch_project = project.with_data(paths)
-        batched = (batch.samples_table if is_samples else batch.backfill_table)(batch_project, name, lower, upper)
-    if is_samples:
-        identity = [c.name for c in spine.columns]
-    else:
-        identity = [*plan.keys, "event_time"]
-    comparison = compare(display, batched, streamed, identity)
+        batched = ENGINES["duckdb"].table(plan.reading(paths), root, lower, upper)
+    comparison = compare(plan.name, batched, streamed, identity)
     return Verification(comparison, lower, upper, late_counts, input_rows, time.perf_counter() - began)
 
 

@@ -13,6 +13,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from featuresql import Project
 from featuresql.datagen import generate
+from featuresql.engines import ENGINES
+from featuresql.timeutil import Instant
 from helpers import copy_example_project
 from kafka_support import consume_all, unique
 from test_replay import bind_topics
@@ -21,6 +23,12 @@ COLUMNS = {
     "impressions": "impression_id, user_id, post_id, author_id, position, event_time",
     "engagements": "user_id, post_id, author_id, action, dwell_ms, event_time",
 }
+
+
+def batch_rows(root: Path, name: str, start: Instant, end: Instant, paths: dict[str, str]) -> pa.Table:
+    """`name` computed by DuckDB over other files (table -> Parquet path): the events a stream kept."""
+    project = Project(root)
+    return ENGINES["duckdb"].table(project.plan(name).reading(paths), project.root, start, end)
 
 
 def files(folder: Path) -> list[str]:

@@ -42,7 +42,7 @@ def test_flink_backfill_matches_oracle(flink_env: object, tmp_path: Path, name: 
     _write_data(tmp_path, case)
     project = Project(tmp_path)
     start, end = _bound(case.start, case.bound_style), _bound(case.end, case.bound_style)
-    got = flink.backfill_table(project, name, start, end)
+    got = flink.ENGINE.table(project.plan(name), project.root, start, end)
     expected = backfill(case.events, feature, case.start, case.end)
     assert expected, "the pinned case must produce update-log rows"
     assert_same_rows(got, expected, lead, feature.columns())  # type: ignore[attr-defined]

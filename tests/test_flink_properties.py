@@ -167,7 +167,7 @@ def _check(root: Path, batch: Batch, name: str) -> None:
     _write_data(root, Case(batch.events, batch.spine, batch.start, batch.end))
     project = Project(root)
     start, end = from_ms(batch.start), from_ms(batch.end)
-    result = flink.run_table(project, name, start, end)
+    result = flink.run_table(project.plan(name), project.root, start, end)
 
     # Late rows: exactly the oracle's, per table (every source of a table agrees).
     _, late_events = _without_late(batch.events)
@@ -227,7 +227,8 @@ def test_late_events_are_dropped_and_counted(project_dir: Path) -> None:
     ]  # fmt: skip
     events = [{"k": k, "k2": 1, "v": 1, "x": 1.0, "cat": "a", "event_time": t} for t, k in rows]
     _write_data(project_dir, Case(events, [], t0, t0 + 60_000))
-    result = flink.run_table(Project(project_dir), "f", from_ms(t0), from_ms(t0 + 60_000))
+    project = Project(project_dir)
+    result = flink.run_table(project.plan("f"), project.root, from_ms(t0), from_ms(t0 + 60_000))
     assert result.late_counts == {"src_events": 3}
     late = sorted(to_ms(t) for t in result.late["src_events"].column("event_time").to_pylist())
     assert late == [t0 + 1_000, t0 + 5_000, t0 + 15_000]

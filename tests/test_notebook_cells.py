@@ -13,6 +13,7 @@ import pytest
 from featuresql import FeaturesqlError, Project
 from featuresql.definitions import FeatureDef, SamplesDef
 from featuresql.notebook import save_definition
+from featuresql.plan import AggregatePlan, SamplesPlan
 from helpers import EVENTS_CATALOG, GOOD_FEATURE, SPINE_CATALOG, copy_example_project, locate, write_project
 
 NEW_FEATURE = """\
@@ -45,7 +46,7 @@ def test_a_clean_cell_becomes_a_definition(project: Project) -> None:
     assert isinstance(definition, FeatureDef)
     assert (definition.name, definition.file, definition.entity) == ("item_stats", "<cell>", ("item_id",))
     assert project.feature_names == ["item_stats", "user_stats"]
-    assert project.feature_plan("item_stats").output_columns == ["item_events_1h"]
+    assert _feature(project, "item_stats").output_columns == ["item_events_1h"]
     assert project.cells == {"item_stats": NEW_FEATURE}
     assert project.validate() == []
 
@@ -89,13 +90,13 @@ def test_a_cell_overrides_the_file_of_the_same_name_until_forgotten(project: Pro
     definition, diagnostics = project.define(text)
     assert diagnostics == [] and definition is not None
     assert definition.file == "<cell>"
-    assert project.feature_plan("user_stats").output_columns == [
+    assert _feature(project, "user_stats").output_columns == [
         "events_1h", "events_lifetime", "biggest_1h", "biggest_lifetime"
     ]
     assert "MAX(" in project.compile("user_stats")
     project.forget("USER_STATS")
     assert project.features["user_stats"].file == "sql/features/user_stats.sql"
-    assert "total_1h" in project.feature_plan("user_stats").output_columns
+    assert "total_1h" in _feature(project, "user_stats").output_columns
 
 
 def test_a_cell_can_fix_a_broken_file(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_a_cell_can_fix_a_broken_file(tmp_path: Path) -> None:
     definition, diagnostics = project.define(GOOD_FEATURE)
     assert definition is not None and diagnostics == []
     assert project.validate() == []
-    project.feature_plan("user_stats")  # no longer refused
+    _feature(project, "user_stats")  # no longer refused
 
 
 def test_samples_cells_use_cell_features(project: Project) -> None:
@@ -116,8 +117,9 @@ def test_samples_cells_use_cell_features(project: Project) -> None:
     assert diagnostics == []
     assert isinstance(definition, SamplesDef)
     assert project.samples_names == ["item_rows"]
-    _, features, label = project.samples_plans("item_rows")
-    assert [p.name for p in features] == ["item_stats"] and label is None
+    plan = project.plan("item_rows")
+    assert isinstance(plan, SamplesPlan)
+    assert [p.name for p in plan.features] == ["item_stats"] and plan.label is None
 
 
 def test_a_cell_that_breaks_another_file_is_refused(tmp_path: Path) -> None:
@@ -156,7 +158,7 @@ def test_save_writes_the_file_that_defines_the_name(project: Project) -> None:
     assert path.read_text() == text
     assert project.cells == {}
     assert project.features["user_stats"].file == "sql/features/user_stats.sql"
-    assert "biggest_1h" in project.feature_plan("user_stats").output_columns
+    assert "biggest_1h" in _feature(project, "user_stats").output_columns
 
 
 def test_save_writes_a_new_file_per_kind(project: Project) -> None:
@@ -179,3 +181,9 @@ def test_reload_keeps_cells(project: Project) -> None:
     project.define(NEW_FEATURE)
     project.reload()
     assert "item_stats" in project.feature_names
+
+
+def _feature(project: Project, name: str) -> AggregatePlan:
+    plan = project.plan(name)
+    assert isinstance(plan, AggregatePlan)
+    return plan

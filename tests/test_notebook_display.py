@@ -13,6 +13,7 @@ from featuresql import Diagnostic, FeaturesqlError, Project
 from featuresql.datagen import generate
 from featuresql.notebook import html, plot_distributions, plot_entity
 from featuresql.notebook.plots import raw_events
+from featuresql.plan import AggregatePlan
 from helpers import copy_example_project
 
 
@@ -82,7 +83,9 @@ def test_entity_plot_shows_updates_and_raw_events(example: Project) -> None:
     top, bottom = figure.axes
     assert len(top.get_lines()) == 5  # events_<window> for each of the five windows
     assert f"user_id = {user}" in top.get_title()
-    events = raw_events(example, "user_engagement", {"user_id": (user,)}, preview.start, preview.end, by="action")
+    plan = example.plan("user_engagement")
+    assert isinstance(plan, AggregatePlan)
+    events = raw_events(plan, example.root, {"user_id": (user,)}, preview.start, preview.end, by="action")
     updates = preview.table.filter(pa.compute.equal(preview.table.column("user_id"), user)).num_rows
     assert events.column("__kept").to_pylist().count(True) == updates  # every counted event is one update
     assert f"raw events in engagements: {events.num_rows}" in bottom.get_title()

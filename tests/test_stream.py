@@ -26,6 +26,7 @@ import pytest
 from featuresql import Project
 from featuresql.compare import compare
 from featuresql.datagen import generate
+from featuresql.engines import ENGINES
 from helpers import copy_example_project
 
 pytestmark = pytest.mark.flink
@@ -93,8 +94,8 @@ def test_stream_picks_up_new_files_and_matches_batch(tmp_path: Path) -> None:
             batch_dir = tmp_path / "batch"
             batch_dir.mkdir(exist_ok=True)
             pq.write_table(events, batch_dir / "events.parquet")
-            project = Project(root).with_data({"engagements": str(batch_dir / "events.parquet")})
-            batch = project.backfill_table("user_engagement", "2026-01-01", "2026-02-01")
+            plan = Project(root).plan("user_engagement").reading({"engagements": str(batch_dir / "events.parquet")})
+            batch = ENGINES["duckdb"].table(plan, root, "2026-01-01", "2026-02-01")
             passed = pa.compute.less_equal(batch.column("event_time"), pa.scalar(latest - __import__("datetime").timedelta(seconds=5), pa.timestamp("ms")))
             batch = batch.filter(passed)
             expected_rows = batch.num_rows

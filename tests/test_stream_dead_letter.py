@@ -31,7 +31,7 @@ import pytest
 from featuresql import Project
 from featuresql.compare import compare, render
 from kafka_support import consume_all, producer
-from stream_support import accounting as _accounting, bound_topic, files as _files, kafka_project, kept_events as _kept_events
+from stream_support import accounting as _accounting, batch_rows, bound_topic, files as _files, kafka_project, kept_events as _kept_events
 
 pytestmark = [pytest.mark.flink, pytest.mark.kafka]
 
@@ -136,7 +136,7 @@ def test_bad_records_go_to_the_dead_letter_folder_and_every_record_is_accounted_
             if len(got_rejects) < len(expected_rejects) or not any(r["user_id"] == "u_past" for r in late):
                 continue
             kept = _kept_events(con, root, "engagements", [late_folder], tmp_path / "b" / "e.parquet")
-            batch = Project(root).with_data({"engagements": kept}).backfill_table("user_engagement", data.start, data.end)
+            batch = batch_rows(root, "user_engagement", data.start, data.end, {"engagements": kept})
             batch = batch.filter(pc.less_equal(batch.column("event_time"), passed))
             got_files = [f for f in _files(target) if "/dt=" in f]
             got = pa.concat_tables([pq.read_table(f) for f in got_files])

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from kafka_support import producer, unique
-from stream_support import accounting, bound_topic, complete, kafka_project, files, kafka_samples, kept_events, rows_in, sustained_rate
+from stream_support import accounting, batch_rows, bound_topic, complete, kafka_project, files, kafka_samples, kept_events, rows_in, sustained_rate
 
 from featuresql import Project
 from featuresql.compare import compare, render
@@ -80,7 +80,7 @@ def test_stream_ctr_from_kafka_matches_duckdb(tmp_path: Path, kafka_bootstrap: s
                                                                         late / "label_impressions"], tmp_path / "b" / "i.parquet"),
                 "engagements": kept_events(con, root, "engagements", [late / "src_engagements"], tmp_path / "b" / "e.parquet"),
             }
-            batch = Project(root).with_data(paths).samples_table("ctr", data.start, data.end)
+            batch = batch_rows(root, "ctr", data.start, data.end, paths)
             batch = batch.filter(pc.less_equal(batch.column("event_time"), pa.scalar(complete_until, pa.timestamp("ms"))))
             got = pa.concat_tables([pq.read_table(f) for f in got_files])
             got = got.filter(pc.less_equal(got.column("event_time"), pa.scalar(complete_until, pa.timestamp("ms"))))
@@ -153,7 +153,7 @@ def test_stream_feature_to_upsert_kafka_holds_the_latest_values_per_entity(tmp_p
             time.sleep(5)
             late = out / "late" / "user_engagement" / "src_engagements"
             kept = kept_events(con, root, "engagements", [late], tmp_path / "b" / "e.parquet")
-            batch = Project(root).with_data({"engagements": kept}).backfill_table("user_engagement", data.start, data.end)
+            batch = batch_rows(root, "user_engagement", data.start, data.end, {"engagements": kept})
             batch = batch.filter(pc.less_equal(batch.column("event_time"), passed))
             expected = {}
             for row in batch.to_pylist():  # the last row per user (peers at one ms carry equal values)

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from kafka_support import unique
-from stream_support import complete, kafka_project, files, kafka_samples, kept_events, sustained_rate
+from stream_support import batch_rows, complete, kafka_project, files, kafka_samples, kept_events, sustained_rate
 
 from featuresql import Project
 from featuresql.compare import Comparison, compare, render
@@ -80,7 +80,7 @@ def _expected(root: Path, out: Path, tmp: Path, start: datetime, end: datetime, 
                                     tmp / "kept" / "i.parquet"),
         "engagements": kept_events(con, root, "engagements", [late / "src_engagements"], tmp / "kept" / "e.parquet"),
     }
-    return complete(Project(root).with_data(paths).samples_table("ctr", start, end), until)
+    return complete(batch_rows(root, "ctr", start, end, paths), until)
 
 
 def _wait_identical(root: Path, out: Path, tmp: Path, bootstrap: str, topic: str, data: object, until: datetime,
@@ -204,7 +204,7 @@ def _committed_update_log(out: Path) -> pa.Table | None:
 def _expected_update_log(root: Path, out: Path, tmp: Path, start: datetime, end: datetime, until: datetime) -> pa.Table:
     con = duckdb.connect()
     kept = kept_events(con, root, "engagements", [out / "late" / "user_engagement" / "src_engagements"], tmp / "e.parquet")
-    return complete(Project(root).with_data({"engagements": kept}).backfill_table("user_engagement", start, end), until)
+    return complete(batch_rows(root, "user_engagement", start, end, {"engagements": kept}), until)
 
 
 def _wait_update_log(root: Path, out: Path, tmp: Path, data: object, until: datetime,

@@ -28,7 +28,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "compile" / "flink_stream"
 
 def stream_job(project: Project, name: str) -> sql.FlinkJob:
     lower, upper = run_range("1970-01-01", "2100-01-01")
-    return engine.compile_job(project, name, lower, upper, monitor="1 s")
+    return engine.compile_job(project.plan(name), project.root, lower, upper, monitor="1 s")
 
 
 @pytest.mark.parametrize("name", ["user_engagement", "ctr"])
@@ -132,7 +132,7 @@ def test_a_bad_max_future_is_a_diagnostic(tmp_path: Path) -> None:
 
 def test_bounded_jobs_have_no_dead_letters() -> None:
     lower, upper = run_range("2026-01-10", "2026-01-12")
-    job = engine.compile_job(Project(REPO_ROOT), "ctr", lower, upper)
+    job = engine.compile_job(Project(REPO_ROOT).plan("ctr"), REPO_ROOT, lower, upper)
     assert job.rejected == () and "__reject" not in job.text(sink="-- sink")
     assert rejects.REASONS[0] == "empty message"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from featuresql import Project
 from featuresql.compile import flink as sql
+from featuresql.plan import AggregatePlan
 from helpers import EVENTS_CATALOG, GOOD_FEATURE, REPO_ROOT, write_project
 
 
@@ -48,8 +49,10 @@ def test_stream_filters_use_the_mark_and_bounded_runs_flinks_watermark() -> None
     assert sql.late(stream=True) == "`__rowtime` <= `__mark`"
     assert "CURRENT_WATERMARK(`__rowtime`)" in sql.on_time() and "__mark" not in sql.on_time()
     project = Project(REPO_ROOT)
-    bounded = sql.compile_backfill(project.feature_plan("user_engagement"), REPO_ROOT, *_range())
-    streamed = sql.compile_backfill(project.feature_plan("user_engagement"), REPO_ROOT, *_range(), monitor="1 s")
+    plan = project.plan("user_engagement")
+    assert isinstance(plan, AggregatePlan)
+    bounded = sql.compile_backfill(plan, REPO_ROOT, *_range())
+    streamed = sql.compile_backfill(plan, REPO_ROOT, *_range(), monitor="1 s")
     bounded_text = bounded.text() + "".join(query for _, query in bounded.late)
     streamed_text = streamed.text() + "".join(query for _, query in streamed.late)
     assert "__mark" not in bounded_text and "CURRENT_WATERMARK" in bounded_text

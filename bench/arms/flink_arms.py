@@ -159,7 +159,8 @@ def generated(root: Path) -> Callable[[], Any]:
 
     folder, events = stage(root)
     env, startup = start_cluster()
-    job = engine.compile_job(Project(root), FEATURE, START, END, staged={"impressions": folder})
+    project = Project(root)
+    job = engine.compile_job(project.plan(FEATURE), project.root, START, END, staged={"impressions": folder})
     for source in job.sources:
         env.execute_sql(source)
     return FlinkRun(env, [job.query, *(query for _, query in job.late)], events, startup)

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from featuresql.compile import bind_window, window_call
 from featuresql.definitions import CatalogTable
-from featuresql.plan import AggregatePlan, Measure
+from featuresql.plan import AggregatePlan, Measure, SamplesPlan
 from featuresql.timeutil import Window
 
 DIALECT = "duckdb"
@@ -233,19 +233,12 @@ def _part(alias: str, plan: AggregatePlan, root: Path, start: datetime, end: dat
     )
 
 
-def compile_samples(
-    name: str,
-    spine: CatalogTable,
-    features: list[AggregatePlan],
-    label: AggregatePlan | None,
-    root: Path,
-    start: datetime,
-    end: datetime,
-) -> str:
+def compile_samples(plan: SamplesPlan, root: Path, start: datetime, end: datetime) -> str:
     """Every spine row in [start, end) with its features as of t and its label over (t, t + h]."""
-    parts = [_part(f"feature_{i}", plan, root, start, end, label=False) for i, plan in enumerate(features)]
-    if label is not None:
-        parts.append(_part("label", label, root, start, end, label=True))
+    spine = plan.spine
+    parts = [_part(f"feature_{i}", feature, root, start, end, label=False) for i, feature in enumerate(plan.features)]
+    if plan.label is not None:
+        parts.append(_part("label", plan.label, root, start, end, label=True))
     # DuckDB 2.0 takes epoch_ms() only of a microsecond TIMESTAMP, so the spine's
     # time is TIMESTAMP inside and only the output is cast to millisecond precision.
     select_list = [
@@ -253,14 +246,14 @@ def compile_samples(
         else f"spine.{quote(c.name)}"
         for c in spine.columns
     ]
-    for part, plan in zip(parts, features + ([label] if label else [])):
-        select_list += [f"{part.alias}.{quote(column)}" for column in plan.output_columns]
+    for part, attached in zip(parts, plan.parts):
+        select_list += [f"{part.alias}.{quote(column)}" for column in attached.output_columns]
     spine_columns = [
         f"CAST({quote(c.name)} AS TIMESTAMP) AS {quote(c.name)}" if c.name == spine.time_column else quote(c.name)
         for c in spine.columns
     ]
     return _TEMPLATES.get_template("duckdb_samples.sql.j2").render(
-        name=name,
+        name=plan.name,
         spine_scan=scan(spine, root),
         spine_columns=spine_columns,
         spine_time=quote(spine.time_column),

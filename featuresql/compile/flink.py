@@ -17,10 +17,11 @@ from featuresql.compile import AS_OF_COLUMN, bind_window, window_call
 from featuresql.compile import flink_rejects as rejects
 from featuresql.compile.duckdb import timestamp_text
 from featuresql.compile.flink_connectors import data_directory, redacted, source_options, with_clause
-from featuresql.compile.flink_dialect import flink_sql
+from featuresql.compile.flink_dialect import flink_sql, interval
 from featuresql.definitions import CatalogTable
 from featuresql.diagnostics import Diagnostic, FeaturesqlError
-from featuresql.plan import AggregatePlan, Measure
+from featuresql.output import PARTITION_COLUMN
+from featuresql.plan import AggregatePlan, Measure, SamplesPlan
 from featuresql.timeutil import Window
 
 #: Flink 2.3 quirks and what we do about each.
@@ -67,15 +68,6 @@ def render(node: exp.Expr) -> str:
 
 def flink_type(column_type: exp.DataType) -> str:
     return flink_sql(column_type)
-
-
-def interval(millis: int) -> str:
-    """A DAY TO SECOND(3) interval literal for exactly `millis` milliseconds."""
-    days, rest = divmod(millis, 86_400_000)
-    hours, rest = divmod(rest, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, ms = divmod(rest, 1_000)
-    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}' DAY TO SECOND(3)"
 
 
 def source_name(table: CatalogTable, role: str = "src") -> str:
@@ -539,10 +531,7 @@ def _outputs(part: _Part, spine: CatalogTable, qualifier: str, keys_from: str = 
 
 
 def compile_samples(
-    name: str,
-    spine: CatalogTable,
-    features: list[AggregatePlan],
-    label: AggregatePlan | None,
+    plan: SamplesPlan,
     root: Path,
     start: datetime,
     end: datetime,
@@ -560,7 +549,8 @@ def compile_samples(
     are grouped into one row; a LEFT interval join at the exact offset h + 1 ms
     then adds the label.
     """
-    parts = [_Part(f"__f{i}", plan, False) for i, plan in enumerate(features)]
+    name, spine, label = plan.name, plan.spine, plan.label
+    parts = [_Part(f"__f{i}", feature, False) for i, feature in enumerate(plan.features)]
     label_part = _Part("__l", label, True) if label is not None else None
     horizon = (label.windows[0].millis or 0) if label is not None else 0
     spine_list = ", ".join(quote(c.name) for c in spine.columns)
@@ -676,8 +666,8 @@ def sink_ddl_placeholder(job: FlinkJob) -> str:
     """The sink as `compile` prints it. At run time the sink's column types are
     taken from Flink's own typing of the query (DESCRIBE), so they always match."""
     return (
-        f"-- the sink's columns are the query's, as Flink types them, plus the day partition `dt`;\n"
+        f"-- the sink's columns are the query's, as Flink types them, plus the day partition {quote(PARTITION_COLUMN)};\n"
         f"-- <staging> is a run's folder beside <out>, whose days are swapped into <out>/{job.kind}/{job.name} when it ends\n"
-        f"CREATE TEMPORARY TABLE {quote('sink')} (...) PARTITIONED BY (`dt`) WITH (\n"
+        f"CREATE TEMPORARY TABLE {quote('sink')} (...) PARTITIONED BY ({quote(PARTITION_COLUMN)}) WITH (\n"
         f"  'connector' = 'filesystem', 'path' = '<staging>', 'format' = 'parquet'\n)"
     )

@@ -51,3 +51,12 @@ def _flink_type(node: exp.Expr) -> exp.Expr:
 def flink_sql(node: exp.Expr, **opts: Any) -> str:
     """`node` written as Flink SQL (the node itself is not changed)."""
     return node.transform(_flink_type).sql(dialect=Flink, copy=False, **opts)
+
+
+def interval(millis: int) -> str:
+    """A DAY TO SECOND(3) interval literal for exactly `millis` milliseconds."""
+    days, rest = divmod(millis, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, ms = divmod(rest, 1_000)
+    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}' DAY TO SECOND(3)"

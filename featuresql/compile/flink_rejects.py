@@ -36,7 +36,7 @@ import re
 
 from sqlglot import exp
 
-from featuresql.compile.flink_dialect import flink_sql
+from featuresql.compile.flink_dialect import flink_sql, interval
 from featuresql.definitions import CatalogTable, StreamBinding
 
 #: Flink 2.3 facts this module is built on (each one was tried on Flink 2.3.0).
@@ -145,8 +145,6 @@ def _wrong_type(table: CatalogTable, name: str) -> str:
 def _too_far_ahead(time: str, written: str, max_future_ms: int | None) -> list[tuple[str, str]]:
     if max_future_ms is None:
         return []
-    from featuresql.compile.flink import interval
-
     # Against the time the record was written (Kafka message timestamp, file modification
     # time), not the wall clock: each part of the job evaluates the expression on its own,
     # and a clock would let them disagree on a record near the bound, or change on a re-read.

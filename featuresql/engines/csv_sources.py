@@ -19,9 +19,6 @@ that every query of the run sees the same rows.
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import glob
 import shutil
 import tempfile
 import uuid
@@ -30,7 +27,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -38,12 +34,8 @@ import pyarrow.parquet as pq
 
 from featuresql.compile import duckdb as sql
 from featuresql.definitions import CatalogTable
-from featuresql.diagnostics import FeaturesqlError
 from featuresql.output import write_errors
-from featuresql.plan import AggregatePlan
-
-if TYPE_CHECKING:
-    from featuresql.project import Project
+from featuresql.runchecks import data_pattern, engine_errors
 
 #: How DuckDB reads 'format' = 'csv' (see the module docstring); every reader shares it.
 CSV_DIALECT = sql.CSV_DIALECT
@@ -63,40 +55,13 @@ REASONS: dict[str, str] = {
 REJECTED_SCHEMA = pa.schema([("reason", pa.string()), ("file", pa.string()), ("line", pa.int64()), ("payload", pa.string())])
 
 
-def data_pattern(project: "Project", table: CatalogTable) -> str:
-    return table.data_path if Path(table.data_path).is_absolute() else str(project.root / table.data_path)
-
-
-def check_headers(project: "Project", table: CatalogTable) -> None:
-    """Each file's header names the catalog's columns in order (CSV columns are read by position)."""
-    wanted = [c.name.lower() for c in table.columns]
-    for path in sorted(glob.glob(data_pattern(project, table))):
-        try:
-            with open(path, newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader(handle), None)
-        except (OSError, UnicodeDecodeError, csv.Error) as err:
-            raise FeaturesqlError(f"{table.file}: cannot read the header of {path} (table {table.name}): {err}") from None
-        if header is None:
-            continue  # an empty file holds no rows
-        if [name.strip().lower() for name in header] != wanted:
-            raise FeaturesqlError(
-                f"{table.file}: the header of {path} is ({', '.join(header)}), not the columns of table {table.name} "
-                f"({', '.join(c.name for c in table.columns)}) in order; CSV columns are read by position"
-            )
-
-
 @dataclass(frozen=True)
 class Sources:
     """The tables a run reads: CSV ones replaced by their typed copy, and the rows each rejected."""
 
-    staged: dict[str, CatalogTable] = field(default_factory=dict)
+    #: Lowered table name -> its typed Parquet copy, for `plan.reading(staged)`.
+    staged: dict[str, str] = field(default_factory=dict)
     rejected: dict[str, pa.Table] = field(default_factory=dict)
-
-    def table(self, table: CatalogTable) -> CatalogTable:
-        return self.staged.get(table.name.lower(), table)
-
-    def plan(self, plan: AggregatePlan) -> AggregatePlan:
-        return dataclasses.replace(plan, source=self.table(plan.source))
 
     def counts(self, tables: Iterable[CatalogTable]) -> dict[str, int]:
         """Rejected rows by `<table>: <reason>`, over the given tables."""
@@ -130,7 +95,7 @@ class Sources:
 
 
 @contextmanager
-def readable(con: duckdb.DuckDBPyConnection, project: "Project", tables: Iterable[CatalogTable]) -> Iterator[Sources]:
+def readable(con: duckdb.DuckDBPyConnection, tables: Iterable[CatalogTable], root: Path) -> Iterator[Sources]:
     """The run's sources, each CSV table read once into a temporary Parquet copy (see the module docstring)."""
     csv_tables = [t for t in _unique(tables) if t.format == "csv"]
     if not csv_tables:
@@ -139,22 +104,20 @@ def readable(con: duckdb.DuckDBPyConnection, project: "Project", tables: Iterabl
     with tempfile.TemporaryDirectory(prefix="featuresql-csv-") as tmp:
         staged, rejected = {}, {}
         for table in csv_tables:
-            staged[table.name.lower()], rejected[table.name.lower()] = _stage(con, project, table, Path(tmp))
+            staged[table.name.lower()], rejected[table.name.lower()] = _stage(con, table, root, Path(tmp))
         yield Sources(staged, rejected)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, project: "Project", table: CatalogTable, folder: Path) -> tuple[CatalogTable, pa.Table]:
-    """Copy a CSV table's readable rows, in file order, to Parquet; returns the copy's table and the rejected rows."""
+def _stage(con: duckdb.DuckDBPyConnection, table: CatalogTable, root: Path, folder: Path) -> tuple[str, pa.Table]:
+    """Copy a CSV table's readable rows, in file order, to Parquet; returns the copy's path and the rejected rows."""
     target = folder / f"{table.name}.parquet"
     suffix = uuid.uuid4().hex[:12]
     errors, scans = f"featuresql_rejects_{suffix}", f"featuresql_scans_{suffix}"
     columns = ", ".join(f"{sql.sql_literal(c.name)}: {sql.sql_literal(sql.duckdb_type(c.type))}" for c in table.columns)
     read = (
-        f"read_csv({sql.sql_literal(data_pattern(project, table))}, {CSV_DIALECT}, columns = {{{columns}}}, "
+        f"read_csv({sql.sql_literal(data_pattern(table, root))}, {CSV_DIALECT}, columns = {{{columns}}}, "
         f"store_rejects = true, rejects_table = {sql.sql_literal(errors)}, rejects_scan = {sql.sql_literal(scans)})"
     )
-    from featuresql.engines.duckdb import engine_errors  # here: that module imports this one
-
     with engine_errors():
         con.execute(f"COPY (SELECT * FROM {read}) TO {sql.sql_literal(str(target))} (FORMAT parquet)")
         # One row per rejected line: DuckDB lists each error of a line; the first field's names the reason.
@@ -166,8 +129,7 @@ def _stage(con: duckdb.DuckDBPyConnection, project: "Project", table: CatalogTab
         con.execute(f"DROP TABLE {errors}; DROP TABLE {scans}")
     rows = [(_reason(table, str(kind), name), path, int(line), text) for path, line, kind, name, text in found]
     rejected = pa.Table.from_pylist([dict(zip(REJECTED_SCHEMA.names, row)) for row in rows], schema=REJECTED_SCHEMA)
-    options = dict(table.options) | {"path": str(target), "format": "parquet"}
-    return dataclasses.replace(table, options=tuple(options.items())), rejected
+    return str(target), rejected
 
 
 def _reason(table: CatalogTable, error_type: str, column_name: str | None) -> str:

@@ -14,12 +14,13 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -27,12 +28,11 @@ import pyarrow.parquet as pq
 from featuresql import connectors
 from featuresql.compile import flink as sql
 from featuresql.diagnostics import FeaturesqlError
-from featuresql.output import RunSummary, output_root, publish_staged, staged_run, write_errors
 from featuresql.engines import run_range
-from featuresql.timeutil import days_between
-
-if TYPE_CHECKING:
-    from featuresql.project import Instant, Project
+from featuresql.output import PARTITION_COLUMN, RunSummary, output_root, publish_staged, staged_run, write_errors
+from featuresql.plan import AggregatePlan, Plan, SamplesPlan
+from featuresql.runchecks import check_tables, connect, engine_errors, label_rate, skipped_rows, spine_counts
+from featuresql.timeutil import Instant, days_between
 
 _ENVIRONMENT: Any = None
 
@@ -187,13 +187,14 @@ def _register_sink(env: Any, view: str, sink: str, query: str, folder: Path, day
             f"  'connector' = 'filesystem',\n  'path' = '{folder.as_uri()}',\n  {_PARQUET_OUT}\n)"
         ))
         return f"INSERT INTO {sql.quote(sink)}\nSELECT {names} FROM {sql.quote(view)}"
+    day = sql.quote(PARTITION_COLUMN)
     _execute(env, (
-        f"CREATE TEMPORARY TABLE {sql.quote(sink)} (\n  {column_ddl},\n  `dt` STRING\n) PARTITIONED BY (`dt`) WITH (\n"
+        f"CREATE TEMPORARY TABLE {sql.quote(sink)} (\n  {column_ddl},\n  {day} STRING\n) PARTITIONED BY ({day}) WITH (\n"
         f"  'connector' = 'filesystem',\n  'path' = '{folder.as_uri()}',\n  {_PARQUET_OUT},\n"
         "  'sink.rolling-policy.file-size' = '512MB'\n)"
     ))
     return (
-        f"INSERT INTO {sql.quote(sink)}\nSELECT {names}, DATE_FORMAT({sql.quote(day_column)}, 'yyyy-MM-dd') AS `dt`\n"
+        f"INSERT INTO {sql.quote(sink)}\nSELECT {names}, DATE_FORMAT({sql.quote(day_column)}, 'yyyy-MM-dd') AS {day}\n"
         f"FROM {sql.quote(view)}"
     )
 
@@ -239,33 +240,60 @@ def read_staged(staging: Path) -> pa.Table:
     ]))
 
 
-def _is_samples(project: "Project", name: str) -> bool:
-    return name.lower() in {n.lower() for n in project.samples_names}
+class Flink:
+    """Flink on a local mini-cluster, bounded runs (see `featuresql.engines.Engine`);
+    `featuresql stream` runs the same jobs unbounded (`flink_stream`)."""
+
+    streams = True
+
+    def compile(self, plan: Plan, root: Path, start: Instant, end: Instant, stream: bool = False) -> str:
+        """The whole Flink job: source DDL, sink DDL, and the INSERTs of one statement set.
+
+        `stream`: the job `featuresql stream` runs (the catalog's stream bindings, bad
+        records set aside), with credentials masked, never read."""
+        lower, upper = run_range(start, end)
+        job = compile_job(plan, root, lower, upper, monitor="1 s" if stream else None, secrets=not stream)
+        return job.text(sink=sql.sink_ddl_placeholder(job))
+
+    def table(self, plan: Plan, root: Path, start: Instant, end: Instant) -> pa.Table:
+        """A feature's update log or a samples definition's rows computed by Flink (same columns as DuckDB's)."""
+        return run_table(plan, root, start, end).table
+
+    def write(
+        self, plans: Sequence[Plan], root: Path, start: Instant, end: Instant, out: Path, progress: bool = False
+    ) -> list[RunSummary]:
+        lower, upper = run_range(start, end, whole_days=True)
+        out = output_root(out)
+        con = connect()
+        check_tables(con, {t.name.lower(): t for plan in plans for t in plan.tables()}.values(), root)
+        return [
+            _write_samples(con, plan, root, lower, upper, out) if isinstance(plan, SamplesPlan)
+            else _write_feature(con, plan, root, lower, upper, out)
+            for plan in plans
+        ]
+
+
+ENGINE = Flink()
 
 
 def compile_job(
-    project: "Project", name: str, lower: datetime, upper: datetime, staged: Mapping[str, Path] | None = None,
+    plan: Plan, root: Path, lower: datetime, upper: datetime, staged: Mapping[str, Path] | None = None,
     monitor: str | None = None, secrets: bool = True,
 ) -> sql.FlinkJob:
     """The Flink job of a feature's update log or of a samples definition (a stream's with `monitor`)."""
-    if _is_samples(project, name):
-        spine, features, label = project.samples_plans(name)
-        return sql.compile_samples(
-            project.samples_def(name).name, spine, features, label, project.root, lower, upper, staged=staged,
-            monitor=monitor, secrets=secrets,
-        )
-    return sql.compile_backfill(project.feature_plan(name), project.root, lower, upper, staged=staged, monitor=monitor,
-                                secrets=secrets)
+    if isinstance(plan, SamplesPlan):
+        return sql.compile_samples(plan, root, lower, upper, staged=staged, monitor=monitor, secrets=secrets)
+    return sql.compile_backfill(plan, root, lower, upper, staged=staged, monitor=monitor, secrets=secrets)
 
 
 def staged_job(
-    project: "Project", name: str, lower: datetime, upper: datetime, folder: Path, limit: int | None = None
+    plan: Plan, root: Path, lower: datetime, upper: datetime, folder: Path, limit: int | None = None
 ) -> sql.FlinkJob:
     """The job, reading a staged copy of its input events under `folder` (see `stage_inputs`)."""
-    plain = compile_job(project, name, lower, upper)
+    plain = compile_job(plan, root, lower, upper)
     staged = {reading.table.name.lower(): folder / reading.table.name for reading in plain.inputs}
-    job = compile_job(project, name, lower, upper, staged=staged)
-    stage_inputs(project, job.inputs, staged, limit)
+    job = compile_job(plan, root, lower, upper, staged=staged)
+    stage_inputs(root, job.inputs, staged, limit)
     return job
 
 
@@ -274,7 +302,7 @@ STAGED_FILE = "events.parquet"
 
 
 def stage_inputs(
-    project: "Project", inputs: tuple[sql.InputRange, ...], staged: Mapping[str, Path], limit: int | None = None
+    root: Path, inputs: tuple[sql.InputRange, ...], staged: Mapping[str, Path], limit: int | None = None
 ) -> None:
     """One Parquet file per table with the events a bounded run reads, in arrival order.
 
@@ -286,9 +314,8 @@ def stage_inputs(
     reader does not widen INT to BIGINT) and lets any catalog format be read.
     """
     from featuresql.compile import duckdb as batch_sql
-    from featuresql.engines import duckdb as batch
 
-    con = batch.connect()
+    con = connect()
     con.execute("SET preserve_insertion_order = true")
     for reading in inputs:
         table = reading.table
@@ -304,7 +331,7 @@ def stage_inputs(
             conditions.append(f"{time} >= TIMESTAMP '{batch_sql.timestamp_text(reading.lower)}'")
         conditions.append(f"{time} {'<=' if reading.upper_inclusive else '<'} TIMESTAMP '{batch_sql.timestamp_text(reading.upper)}'")
         where = " AND ".join(conditions)
-        scan = batch_sql.scan(table, project.root)
+        scan = batch_sql.scan(table, root)
         if limit is not None:
             # The latest `limit` events (and their ties), still in arrival order.
             where += (
@@ -312,18 +339,8 @@ def stage_inputs(
                 f"ORDER BY t DESC LIMIT {int(limit)}))"
             )
         target = batch_sql.sql_literal(str(folder / STAGED_FILE))
-        with batch.engine_errors():
+        with engine_errors():
             con.execute(f"COPY (SELECT {columns} FROM {scan} WHERE {where}) TO {target} (FORMAT parquet)")
-
-
-def compile_definition(project: "Project", name: str, start: "Instant", end: "Instant", stream: bool = False) -> str:
-    """The whole Flink job: source DDL, sink DDL, and the INSERTs of one statement set.
-
-    `stream`: the job `featuresql stream` runs (the catalog's stream bindings, bad
-    records set aside), with credentials masked, never read."""
-    lower, upper = run_range(start, end)
-    job = compile_job(project, name, lower, upper, monitor="1 s" if stream else None, secrets=not stream)
-    return job.text(sink=sql.sink_ddl_placeholder(job))
 
 
 @dataclass
@@ -338,39 +355,27 @@ class FlinkResult:
         return {source: rows.num_rows for source, rows in self.late.items()}
 
 
-def run_table(project: "Project", name: str, start: "Instant", end: "Instant") -> FlinkResult:
-    """A feature's update log or a samples definition's rows, computed by Flink."""
+def run_table(plan: Plan, root: Path, start: Instant, end: Instant) -> FlinkResult:
+    """A feature's update log or a samples definition's rows, computed by Flink, and its late rows."""
     lower, upper = run_range(start, end)
-    check_sources(project, name)
+    check_tables(connect(), plan.tables(), root)
     with tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
-        job = staged_job(project, name, lower, upper, Path(tmp) / "inputs")
+        job = staged_job(plan, root, lower, upper, Path(tmp) / "inputs")
         staging, late_dir = Path(tmp) / "out", Path(tmp) / "late"
         run_to_staging(job, staging, late_dir)
         return FlinkResult(read_staged(staging), {s: read_staged(late_dir / s) for s, _ in job.late})
 
 
-def backfill_table(project: "Project", name: str, start: "Instant", end: "Instant") -> pa.Table:
-    """A feature's update log computed by Flink, as an Arrow table (same columns as DuckDB's)."""
-    return run_table(project, name, start, end).table
-
-
-def check_sources(project: "Project", name: str) -> None:
-    """The same data checks as the DuckDB engine: files exist, columns match the catalog."""
-    from featuresql.engines import duckdb as batch
-
-    batch.check_sources(batch.connect(), project, name)
-
-
 def _publish(
-    project: "Project", name: str, lower: datetime, upper: datetime, target: Path, out: Path
-) -> tuple[dict, dict[str, int], float]:
+    plan: Plan, root: Path, lower: datetime, upper: datetime, target: Path, out: Path
+) -> tuple[dict[date, int], dict[str, int], float]:
     """Run a job and publish its day partitions atomically; keep its late rows in `out/late/<name>/`.
 
     The job's sink writes into a staging folder outside `target` (`output.staged_run`),
     under the same lock and crash recovery as DuckDB's runs."""
     began = time.perf_counter()
     with staged_run(target) as staging, tempfile.TemporaryDirectory(prefix="featuresql-flink-") as tmp:
-        job = staged_job(project, name, lower, upper, Path(tmp) / "inputs")
+        job = staged_job(plan, root, lower, upper, Path(tmp) / "inputs")
         late_dir = Path(tmp) / "late"
         late_counts = run_to_staging(job, staging, late_dir)
         counts = publish_staged(staging, days_between(lower, upper), target)
@@ -385,40 +390,25 @@ def _publish(
     return counts, late_counts, time.perf_counter() - began
 
 
-def backfill(project: "Project", names: list[str], start: "Instant", end: "Instant", out: Path) -> list[RunSummary]:
-    from featuresql.engines import duckdb as batch
-
-    lower, upper = run_range(start, end, whole_days=True)
-    out = output_root(out)
-    plans = [project.feature_plan(n) for n in names]  # all errors before any work
-    con = batch.connect()
-    for table in {p.source.name: p.source for p in plans}.values():
-        batch.check_data(con, project, table)
-    summaries = []
-    for plan in plans:
-        counts, late_counts, seconds = _publish(project, plan.name, lower, upper, out / "features" / plan.name, out)
-        summaries.append(RunSummary(
-            name=plan.name, kind="feature", out=out / "features" / plan.name, rows=sum(counts.values()),
-            partitions=len(counts), seconds=seconds, skipped_rows=batch.skipped_rows(con, project, plan, lower, upper),
-            late_rows=late_counts,
-        ))
-    return summaries
-
-
-def samples(project: "Project", name: str, start: "Instant", end: "Instant", out: Path) -> RunSummary:
-    from featuresql.engines import duckdb as batch
-
-    lower, upper = run_range(start, end, whole_days=True)
-    out = output_root(out)
-    check_sources(project, name)
-    spine, features, label = project.samples_plans(name)
-    samples_name = project.samples_def(name).name
-    target = out / "samples" / samples_name
-    counts, late_counts, seconds = _publish(project, samples_name, lower, upper, target, out)
-    con = batch.connect()
-    skipped, null_keyed = batch.spine_counts(con, project, spine, features, label, lower, upper)
+def _write_feature(
+    con: duckdb.DuckDBPyConnection, plan: AggregatePlan, root: Path, lower: datetime, upper: datetime, out: Path
+) -> RunSummary:
+    target = out / "features" / plan.name
+    counts, late_counts, seconds = _publish(plan, root, lower, upper, target, out)
     return RunSummary(
-        name=samples_name, kind="samples", out=target, rows=sum(counts.values()), partitions=len(counts),
+        name=plan.name, kind="feature", out=target, rows=sum(counts.values()), partitions=len(counts),
+        seconds=seconds, skipped_rows=skipped_rows(con, plan, root, lower, upper), late_rows=late_counts,
+    )
+
+
+def _write_samples(
+    con: duckdb.DuckDBPyConnection, plan: SamplesPlan, root: Path, lower: datetime, upper: datetime, out: Path
+) -> RunSummary:
+    target = out / "samples" / plan.name
+    counts, late_counts, seconds = _publish(plan, root, lower, upper, target, out)
+    skipped, null_keyed = spine_counts(con, plan, root, lower, upper)
+    return RunSummary(
+        name=plan.name, kind="samples", out=target, rows=sum(counts.values()), partitions=len(counts),
         seconds=seconds, skipped_rows=skipped, null_key_rows=null_keyed, late_rows=late_counts,
-        label_rate=batch.label_rate(con, target, label, counts),
+        label_rate=label_rate(con, target, plan.label, counts),
     )

@@ -30,16 +30,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from featuresql.compile import flink as sql
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.engines import flink as engine
 from featuresql.engines import run_range
 from featuresql.engines.flink_state import Snapshot, StreamState, fingerprint
-
-if TYPE_CHECKING:
-    from featuresql.project import Instant, Project
+from featuresql.plan import Plan, SamplesPlan
+from featuresql.runchecks import check_tables, connect
+from featuresql.timeutil import Instant
 
 #: A stream has no end; its range stops at a date no event reaches.
 OPEN_END = "2100-01-01"
@@ -196,18 +196,13 @@ class _Metrics:
 
 
 def _kafka_sink(
-    project: "Project", name: str, env: Any, view: str, sink: str, topic: str, bootstrap: str | None,
-    job: sql.FlinkJob, prefix: str,
+    plan: Plan, env: Any, view: str, sink: str, topic: str, bootstrap: str | None, prefix: str,
 ) -> str:
     """Register the Kafka sink for a stream's rows (typed like the query); returns its INSERT."""
     from featuresql.compile import flink_connectors as connectors
 
-    if job.kind == "samples":
-        spine, _, _ = project.samples_plans(name)
-        table, keys = spine, None
-    else:
-        plan = project.feature_plan(name)
-        table, keys = plan.source, list(plan.keys)
+    # Samples are appended; a feature's update log is upserted by its entity.
+    table, keys = (plan.spine, None) if isinstance(plan, SamplesPlan) else (plan.source, list(plan.keys))
     binding = table.stream_binding()
     servers = bootstrap or (binding.bootstrap_servers if binding.is_kafka else None)
     if not servers:
@@ -231,10 +226,10 @@ def _kafka_sink(
 
 
 def stream(
-    project: "Project",
-    name: str,
+    plan: Plan,
+    root: Path,
     out: Path,
-    start: "Instant" = "1970-01-01",
+    start: Instant = "1970-01-01",
     checkpoint_interval: str = "10 s",
     monitor_interval: str = "1 s",
     duration: float | None = None,
@@ -246,7 +241,9 @@ def stream(
     resume: bool = False,
     stop_timeout: float = 120.0,
 ) -> StreamStatus:
-    """Run `name` unbounded until Ctrl-C / SIGTERM (or `duration` seconds); return the last counters.
+    """Run `plan` unbounded until Ctrl-C / SIGTERM (or `duration` seconds); return the last counters.
+
+    `root` is the project folder that the catalog's relative paths start from.
 
     With `kafka_topic` the rows also go to Kafka, exactly once (transactions
     committed at checkpoints): a feature's update log to an upsert-kafka topic
@@ -259,8 +256,8 @@ def stream(
     """
     began = time.monotonic()
     lower, upper = run_range(start, OPEN_END)
-    engine.check_sources(project, name)
-    job = engine.compile_job(project, name, lower, upper, monitor=monitor_interval)
+    check_tables(connect(), plan.tables(), root)
+    job = engine.compile_job(plan, root, lower, upper, monitor=monitor_interval)
     out = out.resolve()
     state = StreamState((state_dir or out / "_state" / job.name).resolve())
     job_fingerprint = fingerprint(job.text())
@@ -298,8 +295,8 @@ def stream(
     statements, names = engine.add_job(env, job, out / job.kind / job.name, out / "late" / job.name,
                                        out / "rejected" / job.name)
     if kafka_topic:
-        statements.add_insert_sql(_kafka_sink(project, name, env, engine.output_view(names),
-                                              f"kafka_{uuid.uuid4().hex[:8]}", kafka_topic, kafka_bootstrap, job, prefix))
+        statements.add_insert_sql(_kafka_sink(plan, env, engine.output_view(names), f"kafka_{uuid.uuid4().hex[:8]}",
+                                              kafka_topic, kafka_bootstrap, prefix))
     try:
         result = statements.execute()
     except Exception as err:

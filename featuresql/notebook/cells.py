@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from featuresql.definitions import SamplesDef
 from featuresql.diagnostics import FeaturesqlError
 from featuresql.project import FEATURE_DIR, SAMPLES_DIR, Project
 
@@ -24,11 +25,14 @@ def save_definition(project: Project, name: str) -> Path:
     if text is None:
         known = ", ".join(sorted(project.cells)) or "none"
         raise FeaturesqlError(f"no cell defines {name} (cell definitions: {known})")
-    is_samples = name.lower() in {n.lower() for n in project.samples_names}
-    # The project's files alone (a fresh object has no cells) say which file holds the name today.
+    key = name.lower()
+    definition = project.features.get(key) or project.samples_defs.get(key)
+    folder = SAMPLES_DIR if isinstance(definition, SamplesDef) else FEATURE_DIR
+    # The project's files alone (a fresh object has no cells) say which file holds the name today;
+    # a cell replaces a file of its own kind only (`Project.define`).
     on_disk = Project(project.root, project.variables)
-    existing = (on_disk.samples_defs if is_samples else on_disk.features).get(name.lower())
-    relative = existing.file if existing is not None else f"{SAMPLES_DIR if is_samples else FEATURE_DIR}/{name}.sql"
+    existing = on_disk.features.get(key) or on_disk.samples_defs.get(key)
+    relative = existing.file if existing is not None else f"{folder}/{name}.sql"
     target = project.root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")

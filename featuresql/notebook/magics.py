@@ -8,7 +8,6 @@ IPython `UsageError`s, which it shows as one line.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +19,10 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from featuresql.definitions import FeatureDef
 from featuresql.diagnostics import FeaturesqlError
+from featuresql.engines import TARGETS
 from featuresql.notebook.cells import save_definition
 from featuresql.notebook.report import Report
+from featuresql.plan import Plan, SamplesPlan
 from featuresql.project import Project
 
 CELL_PATH = "<cell>"
@@ -68,7 +69,7 @@ def _line_parser() -> MagicArgumentParser:
     verify.add_argument("--end")
     compile_ = commands.add_parser("compile", help="show the SQL an engine runs")
     compile_.add_argument("name")
-    compile_.add_argument("--target", default="duckdb")
+    compile_.add_argument("--target", default="duckdb", choices=TARGETS)
     for name, help_text in (("save", "write a cell definition to the project's files"),
                             ("forget", "drop a cell definition (the file of that name applies again)")):
         commands.add_parser(name, help=help_text).add_argument("name")
@@ -152,15 +153,17 @@ class FeaturesqlMagics(Magics):
             if args.save:
                 report.notes.append(f"saved to {save_definition(project, definition.name).relative_to(project.root)}")
             if args.preview:
-                self._add_preview(report, project, definition.name, args)
+                self._add_preview(report, project, project.plan(definition.name), args)
         except FeaturesqlError as err:
             _add_failure(report, err)
         return report
 
-    def _add_preview(self, report: Report, project: Project, name: str, args: Any) -> None:
+    def _add_preview(self, report: Report, project: Project, plan: Plan, args: Any) -> None:
+        from featuresql.preview import preview
+
         if args.limit is not None and args.limit < 1:
             raise UsageError("--limit must be a positive number of rows")
-        report.preview = project.preview(name, args.start, args.end, parse_entity(args.entity), args.limit)
+        report.preview = preview(plan, project.root, args.start, args.end, parse_entity(args.entity), args.limit)
         if args.plot:
             from featuresql.notebook.plots import plot_distributions
 
@@ -193,16 +196,17 @@ class FeaturesqlMagics(Magics):
     def _command_preview(self, args: Any) -> Report:
         project = self._require_project()
         report = Report(f"preview {args.name}", root=project.root)
-        self._add_preview(report, project, args.name, args)
+        self._add_preview(report, project, project.plan(args.name), args)
         return report
 
     def _command_samples(self, args: Any) -> Report:
         project = self._require_project()
-        if args.name.lower() not in {n.lower() for n in project.samples_names}:
+        plan = project.plan(args.name)
+        if not isinstance(plan, SamplesPlan):
             known = ", ".join(project.samples_names) or "none"
             return Report(f"samples {args.name}", error=f"unknown samples {args.name}; known samples: {known}")
         report = Report(f"samples {args.name}", root=project.root)
-        self._add_preview(report, project, args.name, args)
+        self._add_preview(report, project, plan, args)
         return report
 
     def _command_verify(self, args: Any) -> Report:
@@ -249,18 +253,9 @@ class _Code:
 
 
 def _verifier(project: Project) -> Callable[..., Any] | None:
-    """`Project.verify`, else `featuresql.verify.verify`, else None (no Flink engine yet)."""
+    """`Project.verify`, or None in a version without the Flink engine."""
     method = getattr(project, "verify", None)
-    if callable(method):
-        return method
-    try:
-        module = importlib.import_module("featuresql.verify")
-    except ModuleNotFoundError as err:
-        if err.name in ("featuresql.verify", "featuresql"):
-            return None
-        raise
-    function = getattr(module, "verify", None)
-    return (lambda name, **options: function(project, name, **options)) if callable(function) else None
+    return method if callable(method) else None
 
 
 def _cell_sources(project: Project) -> dict[str, str]:

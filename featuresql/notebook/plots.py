@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,8 +22,9 @@ from matplotlib.ticker import NullLocator
 
 from featuresql.compile import duckdb as sql
 from featuresql.diagnostics import FeaturesqlError
-from featuresql.engines import duckdb as engine
-from featuresql.preview import Preview, entity_condition
+from featuresql.plan import AggregatePlan, SamplesPlan
+from featuresql.preview import Preview, entity_condition, preview
+from featuresql.runchecks import connect, engine_errors
 
 if TYPE_CHECKING:
     from featuresql.project import Instant, Project
@@ -124,21 +126,23 @@ def plot_entity(
     """
     if entity is None:
         raise FeaturesqlError("plot_entity needs an entity: a key value, or {column: value}")
-    plan = project.feature_plan(feature)
-    preview = project.preview(feature, start, end, entity=entity, limit=None)
+    plan = project.plan(feature)
+    if isinstance(plan, SamplesPlan):
+        raise FeaturesqlError(f"plot_entity draws a feature; {plan.name} is a samples definition")
+    rows = preview(plan, project.root, start, end, entity=entity, limit=None)
     columns = list(columns) if columns else [plan.column_name(plan.outputs[0], w) for w in plan.windows]
-    events = raw_events(project, feature, preview.entity, preview.start, preview.end, by)
+    events = raw_events(plan, project.root, rows.entity, rows.start, rows.end, by)
 
     figure = Figure(figsize=(10, 5.5), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
-    times = preview.table.column("event_time").to_numpy()
+    times = rows.table.column("event_time").to_numpy()
     for name in columns:
-        values = _numeric(preview.table.column(name))
+        values = _numeric(rows.table.column(name))
         if values is not None:
             top.step(times, values, where="post", marker=".", markersize=4, linewidth=1, label=name)
-    top.set_title(f"{plan.name} for {_entity_text(preview.entity)}: {preview.table.num_rows:,} update(s)", fontsize=10)
+    top.set_title(f"{plan.name} for {_entity_text(rows.entity)}: {rows.table.num_rows:,} update(s)", fontsize=10)
     top.set_ylabel("value after each event", fontsize=8)
-    if columns and preview.table.num_rows:
+    if columns and rows.table.num_rows:
         top.legend(fontsize=7, loc="upper left")
 
     kept = events.column("__kept").to_numpy(zero_copy_only=False).astype(bool)
@@ -155,7 +159,7 @@ def plot_entity(
     if (~kept).any():
         bottom.scatter(event_times[~kept], y[~kept], s=12, color="#9aa5b1", marker="x", label="dropped by WHERE")
     bottom.set_title(f"raw events in {plan.source.name}: {events.num_rows:,}", fontsize=9)
-    bottom.set_xlim(np.datetime64(preview.start, "ms"), np.datetime64(preview.end, "ms"))
+    bottom.set_xlim(np.datetime64(rows.start, "ms"), np.datetime64(rows.end, "ms"))
     if events.num_rows:
         bottom.legend(fontsize=7, loc="upper left")
     bottom.tick_params(labelsize=7)
@@ -163,10 +167,12 @@ def plot_entity(
 
 
 def raw_events(
-    project: Project, feature: str, entity: dict[str, tuple[Any, ...]], start: datetime, end: datetime, by: str | None = None
+    plan: AggregatePlan, root: Path, entity: dict[str, tuple[Any, ...]], start: datetime, end: datetime,
+    by: str | None = None,
 ) -> pa.Table:
-    """An entity's events in the feature's source table: `__time`, `by`, and `__kept` (passes WHERE)."""
-    plan = project.feature_plan(feature)
+    """An entity's events in the feature's source table: `__time`, `by`, and `__kept` (passes WHERE).
+
+    `root` is the project folder that the catalog's relative paths start from."""
     if by is not None and plan.source.column(by) is None:
         raise FeaturesqlError(f"{plan.source.name} has no column {by}")
     condition = entity_condition(plan.source, entity)
@@ -176,8 +182,8 @@ def raw_events(
     if condition is not None:
         where.append(sql.render(condition))
     columns = [f"CAST({time_col} AS TIMESTAMP_MS) AS __time", f"{kept} AS __kept"] + ([sql.quote(by)] if by else [])
-    con = engine.connect()
-    with engine.engine_errors():
+    con = connect()
+    with engine_errors():
         return con.sql(
-            f"SELECT {', '.join(columns)} FROM {sql.scan(plan.source, project.root)} WHERE {' AND '.join(where)} ORDER BY 1"
+            f"SELECT {', '.join(columns)} FROM {sql.scan(plan.source, root)} WHERE {' AND '.join(where)} ORDER BY 1"
         ).to_arrow_table()
