@@ -21,7 +21,7 @@ from featuresql.lazyplans import LazyPlans
 from featuresql.output import RunSummary, output_root
 from featuresql.parse import ParsedFile, parse_source
 from featuresql.parse.header import Header
-from featuresql.paths import read_project_file
+from featuresql.paths import ProjectFolder
 from featuresql.plan import AggregatePlan, Plan, SamplesPlan, build_plan
 from featuresql.rules import QueryContext, check_query
 from featuresql.rules.outputs import check_outputs
@@ -51,6 +51,8 @@ class _Loaded:
     plans: LazyPlans = field(default_factory=LazyPlans)
     label_plans: dict[str, AggregatePlan] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The project's files as this load reads them (links out of the project refused).
+    folder: ProjectFolder | None = None
 
 
 class Project:
@@ -84,7 +86,9 @@ class Project:
 
     def _parse(self, renderer: TemplateRenderer, path: Path, state: _Loaded) -> ParsedFile | None:
         relative = str(path.relative_to(self.root))
-        text, problem = read_project_file(path, self.root)
+        if state.folder is None:
+            state.folder = ProjectFolder(self.root)
+        text, problem = state.folder.read(path)
         if text is None:
             state.diagnostics.append(Diagnostic(relative, 1, 1, "FS005", problem))
             return None

@@ -38,6 +38,9 @@ _DIALECT = FeatureSQL()
 MAX_NESTING = 100
 _OPENING = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE, TokenType.CASE})
 _CLOSING = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE, TokenType.END})
+#: Tokens that never add a level to a tree by themselves.
+_LEAVES = frozenset({TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING, TokenType.NUMBER, TokenType.COMMA,
+                     TokenType.SEMICOLON, TokenType.STAR})
 # `- - - x`, `NOT NOT x`: each nests one level without a bracket.
 _PREFIX_OPERATORS = frozenset({TokenType.DASH, TokenType.PLUS, TokenType.NOT, TokenType.TILDE})
 
@@ -115,9 +118,10 @@ def parse_source(source: RenderedSource) -> tuple[ParsedFile | None, list[Diagno
     try:
         with _sqlglot_warnings_silenced():
             tokens = _DIALECT.tokenize(source.text)
-            _check_bracket_depth(tokens, source.text)
+            depth_bound = _check_bracket_depth(tokens, source.text)
             statements = _statements(tokens, source.text)
-            _check_tree_depth(statements, source.text)
+            if depth_bound > MAX_NESTING:  # walking every tree costs validate ~6%; most files cannot be deep
+                _check_tree_depth(statements, source.text)
     except ParseError as err:
         diagnostics = []
         for error in err.errors or [{"description": str(err), "line": 1, "col": 1}]:
@@ -182,19 +186,30 @@ class TooDeep(Exception):
         self.line, self.col, self.message = line, col, message
 
 
-def _check_bracket_depth(tokens: list[Token], sql: str) -> None:
-    """Refuse nesting the parser would recurse through: brackets, CASE ... END, runs of prefix operators."""
-    depth = 0
+def _check_bracket_depth(tokens: list[Token], sql: str) -> int:
+    """Refuse nesting the parser would recurse through: brackets, CASE ... END, runs of prefix operators.
+
+    Returns a bound on the depth of the trees these tokens can parse to: every
+    level of a tree is a bracket level (a few node levels each: a call, its
+    FILTER, its WHERE ...), an operator or keyword token, or one of a few levels
+    every statement has (statement, alias, column, identifier).
+    """
+    depth = deepest = 0
     prefix_run = 0
+    operators = 0
     for token in tokens:
         kind = token.token_type
         prefix_run = prefix_run + 1 if kind in _PREFIX_OPERATORS else 0
         if kind in _OPENING:
             depth += 1
-        elif kind in _CLOSING and depth:
-            depth -= 1
+            deepest = max(deepest, depth)
+        elif kind in _CLOSING:
+            depth = max(depth - 1, 0)
+        elif kind not in _LEAVES:
+            operators += 1
         if depth + prefix_run > MAX_NESTING:
             raise TooDeep(*line_col(sql, token.start), f"expression nested more than {MAX_NESTING} levels deep")
+    return 4 * deepest + operators + 12
 
 
 def _check_tree_depth(statements: list[Statement], sql: str) -> None:
