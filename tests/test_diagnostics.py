@@ -1096,3 +1096,21 @@ def test_byte_order_mark_is_not_sql(tmp_path: Path) -> None:
     write_project(tmp_path, {"events": EVENTS_CATALOG})
     (tmp_path / "sql" / "features" / "user_stats.sql").write_bytes(b"\xef\xbb\xbf" + GOOD_FEATURE.encode())
     assert Project(tmp_path).validate() == []
+
+
+@covers("FS113")
+@pytest.mark.parametrize("old, new, message", [
+    ("SUM(amount) AS total", "COALESCE(amount, 0) FILTER (WHERE action = 'x') AS total", "FILTER (WHERE ...) applies to an aggregate"),
+    ("SUM(amount) AS total", "SUM(amount) FILTER (WHERE action = ?) AS total", "query parameters are not supported"),
+])
+def test_fs113_filter_on_a_non_aggregate_and_parameters(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = variant(GOOD_FEATURE, old, new)
+    diagnostics = validate(tmp_path, {"f": text})
+    assert [d.code for d in diagnostics] == ["FS113"] and message in diagnostics[0].message, render(diagnostics)
+
+
+@covers("FS103")
+def test_fs103_aggregate_input_of_unknown_type(tmp_path: Path) -> None:
+    # It ran on DuckDB, then Flink's samples job could not declare the input's type.
+    text = variant(GOOD_FEATURE, "SUM(amount) AS total", "MIN(NULL) AS total")
+    expect(validate(tmp_path, {"f": text}), at("FS103", FEATURE_PATH, text, "MIN(NULL)"))  # NULL itself keeps no position

@@ -15,7 +15,7 @@ from featuresql.rules.determinism import check_determinism
 from featuresql.rules.leakage import check_leakage
 from featuresql.rules.references import check_references
 from featuresql.rules.shape import check_shape
-from featuresql.rules.typecheck import check_types
+from featuresql.rules.typecheck import check_known_inputs, check_types
 
 Rule = Callable[[QueryContext], Iterable[Diagnostic]]
 
@@ -41,6 +41,8 @@ def check_query(ctx: QueryContext) -> list[Diagnostic]:
             if key not in seen:
                 seen.add(key)
                 found.append(diagnostic)
+    if not found:  # only on an otherwise clean query: see check_known_inputs
+        found.extend(check_known_inputs(ctx))
     return found
 
 

@@ -37,6 +37,12 @@ def check_shape(ctx: QueryContext) -> Iterator[Diagnostic]:
             yield ctx.diagnostic(node, "FS113", f"aggregate {node.sql_name()} is not supported (use {aggregates.NAMES})")
         else:
             yield from _arguments(ctx, node)
+    for node in ctx.find_all(exp.Filter):
+        if not isinstance(node.this, exp.AggFunc):  # (an unsupported aggregate is reported above)
+            what = node.this.sql() if node.this is not None else "nothing"
+            yield ctx.diagnostic(node, "FS113", f"FILTER (WHERE ...) applies to an aggregate ({aggregates.NAMES}), not to {what}")
+    for node in ctx.find_all(exp.Placeholder, exp.Parameter):
+        yield ctx.diagnostic(node, "FS113", "query parameters are not supported: pass values with --var NAME=VALUE")
     for node in ctx.find_all(exp.Anonymous):
         if node.name.upper() not in OWN_FUNCTIONS:
             yield ctx.diagnostic(node, "FS113", f"unknown function {node.name}()")

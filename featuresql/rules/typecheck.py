@@ -89,3 +89,23 @@ def check_types(ctx: QueryContext) -> Iterator[Diagnostic]:
         ctype = type_of(condition)
         if ctype and not _is(ctype, _CONDITION):
             yield ctx.diagnostic(condition, "FS103", f"a filter must be a condition (BOOLEAN), not {ctype.sql()}")
+
+
+def check_known_inputs(ctx: QueryContext) -> Iterator[Diagnostic]:
+    """Every aggregate's input has a type sqlglot can tell (FS103).
+
+    Flink's samples job declares each aggregate's input type (a union with the
+    spine's points), so an input of unknown type validates, runs on DuckDB, and
+    then cannot be written for Flink. Run last, on an otherwise clean query:
+    an unknown function or column is its own, better, diagnostic.
+    """
+    if ctx.table is None:
+        return
+    for node in ctx.find_all(exp.AggFunc):
+        argument = node.this.expressions[0] if isinstance(node.this, exp.Distinct) and node.this.expressions else node.this
+        if argument is None or isinstance(argument, exp.Star):
+            continue
+        input_type = ctx.typed.type_of(argument)
+        if input_type is None or _is(input_type, _UNKNOWN):
+            yield ctx.diagnostic(argument, "FS103", f"cannot tell the type of {argument.sql(dialect=FeatureSQL)}: "
+                                 "cast it, e.g. CAST(... AS BIGINT)")
